@@ -1,0 +1,54 @@
+# Two commands a user needs: `make lab` (set up, then open JupyterLab) and `make test`.
+#   make lab            set up .venv if needed, register the Jupyter kernel, open JupyterLab on notebooks/
+#   make test           the same set-up, then unit tests, doctests and nbval over every notebook
+#   make notebooks      re-execute every notebook in place, each in a fresh kernel (quick mode)
+#   make GPU=1 ...      force the GPU stack (mxnet-cu112); GPU=0 forces the CPU stack; default: auto
+#   make QUICK=0 ...    full-size data and epochs in the notebooks (instructors, GPU box)
+SHELL := /bin/bash
+VENV ?= .venv
+GPU ?= auto
+QUICK ?= 1
+KERNEL := cnn-nlp-workshop
+PY := $(VENV)/bin/python
+
+ifeq ($(GPU),auto)
+STACK := $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU' && echo gpu || echo cpu)
+else ifneq ($(filter $(GPU),1 yes gpu),)
+STACK := gpu
+else
+STACK := cpu
+endif
+OTHER_MXNET := $(if $(filter gpu,$(STACK)),mxnet,mxnet-cu112)
+STAMP := $(VENV)/.installed-$(STACK)
+
+PYTEST_ARGS ?=
+TEST_PATHS := tests crepe notebooks
+
+.PHONY: setup lab test notebooks clean
+setup: $(STAMP)
+
+$(STAMP): requirements/base.txt requirements/$(STACK).txt requirements/constraints.txt pyproject.toml
+	@test -x $(PY) || { python=$$(sh scripts/find-python.sh) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
+	@rm -f $(VENV)/.installed-*
+	@if $(PY) -m pip show --quiet $(OTHER_MXNET) >/dev/null 2>&1; then $(PY) -m pip uninstall --yes --quiet $(OTHER_MXNET); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/$(STACK).txt -c requirements/constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "CNNs for NLP (MXNet 1.9.1, $(STACK))" >/dev/null
+	@touch $@
+	@echo "set-up done: $(VENV) with the $(STACK) stack, Jupyter kernel '$(KERNEL)'"
+
+lab: setup
+	WORKSHOP_QUICK=$(QUICK) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+
+test: setup
+	WORKSHOP_QUICK=1 $(PY) -m pytest $(TEST_PATHS) $(PYTEST_ARGS)
+
+notebooks: setup
+	@for nb in notebooks/[0-9]*.ipynb; do \
+	    echo "executing $$nb"; \
+	    WORKSHOP_QUICK=$(QUICK) $(VENV)/bin/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
+	        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=$(KERNEL) "$$nb" || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache
