@@ -1,0 +1,86 @@
+"""The Crepe model: sizes, shapes, parameter counts, initialisation, hybridisation."""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from crepe.arithmetic import crepe_shape_walk
+from crepe.model import Crepe, parameter_count, summary
+from crepe.quantise import encode, one_hot
+
+
+@pytest.fixture(scope="module")
+def small():
+    mx.random.seed(1)
+    net = Crepe(4)
+    net.initialize()
+    return net
+
+
+def test_crepe_small_has_11337988_parameters(small):
+    assert parameter_count(small) == 11_337_988
+
+
+def test_crepe_large_has_95933444_parameters():
+    net = Crepe(4, size="large")
+    net.initialize()
+    assert parameter_count(net) == 95_933_444
+
+
+def test_summary_walks_the_talks_shapes(small):
+    lengths = [shape[1] for name, shape, _ in summary(small) if name in ("conv1d", "maxpool1d")]
+    assert lengths == [1008, 336, 330, 110, 108, 106, 104, 102, 34]
+
+
+def test_summary_flattens_to_8704(small):
+    assert ("flatten", (8704,), 0) in summary(small)
+
+
+def test_large_flattens_to_34816():
+    assert Crepe(4, size="large").classifier[0]._in_units == 34816 == crepe_shape_walk(filters=1024)[-1][1]
+
+
+def test_summary_parameter_total_matches_count(small):
+    assert sum(params for _, _, params in summary(small)) == parameter_count(small)
+
+
+def test_forward_gives_one_logit_per_class(small):
+    assert small(mx.nd.zeros((3, 1014), dtype="uint8")).shape == (3, 4)
+
+
+def test_one_hot_inside_the_network_equals_numpy_one_hot(small):
+    frames = encode(["Hello, world!", "Zhang, Zhao & LeCun (2015)"])
+    inside = small(mx.nd.array(frames, dtype="uint8"))
+    outside = small.classifier(small.features(mx.nd.array(one_hot(frames))))
+    np.testing.assert_allclose(inside.asnumpy(), outside.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_hybridised_outputs_equal_imperative():
+    mx.random.seed(2)
+    net = Crepe(3)
+    net.initialize()
+    x = mx.nd.array(encode(["one", "two texts", "three"]), dtype="uint8")
+    before = net(x).asnumpy()
+    net.hybridize(static_alloc=True, static_shape=True)
+    np.testing.assert_allclose(net(x).asnumpy(), before, rtol=1e-5, atol=1e-6)
+
+
+def test_biases_start_gaussian_like_the_weights(small):
+    bias = small.classifier[0].bias.data().asnumpy()
+    weight = small.classifier[0].weight.data().asnumpy()
+    assert abs(bias.std() - 0.05) < 0.005 and abs(weight.std() - 0.05) < 0.001
+
+
+def test_large_initialises_with_std_002():
+    net = Crepe(2, size="large")
+    net.initialize()
+    assert abs(net.features[0].weight.data().asnumpy().std() - 0.02) < 0.001
+
+
+def test_unknown_size_is_a_value_error():
+    with pytest.raises(ValueError, match="size must be one of"):
+        Crepe(4, size="medium")
+
+
+def test_one_class_is_a_value_error():
+    with pytest.raises(ValueError, match="num_classes"):
+        Crepe(1)

@@ -1,0 +1,174 @@
+"""Training, checkpoints, evaluation, prediction, export: all kept tiny (a few small batches)."""
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from crepe.data import TextDataset, load_dataset
+from crepe.model import Crepe
+from crepe.train import (CheckpointError, evaluate, export, fit, load_exported, load_model, predict,
+                         save_config, train_step)
+
+CLASSES = ("World", "Sports", "Business", "Sci/Tech")
+
+
+@pytest.fixture(scope="module")
+def tiny_sets():
+    texts, labels = load_dataset("sample")["train"]
+    return TextDataset(texts[:48], labels[:48]), TextDataset(texts[48:85], labels[48:85])
+
+
+def new_net(seed=0, dropout=0.5):
+    mx.random.seed(seed)
+    net = Crepe(4, dropout=dropout)
+    net.initialize()
+    return net
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_sets):
+    out = tmp_path_factory.mktemp("model")
+    net = new_net()
+    history = fit(net, *tiny_sets, epochs=2, batch_size=16, out_dir=out, classes=CLASSES, max_batches=2,
+                  progress=False, log=lambda line: None)
+    return net, out, history
+
+
+def test_fit_returns_one_history_entry_per_epoch(trained):
+    _, _, history = trained
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(np.isfinite(h["train_loss"]) and 0 <= h["val_accuracy"] <= 1 for h in history)
+
+
+def test_fit_writes_a_checkpoint_every_epoch(trained):
+    _, out, _ = trained
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 2 and state["params"] == "epoch-0002.params"
+    assert {p.name for p in out.iterdir()} >= {"config.json", "state.json", "best.params", "epoch-0001.params",
+                                              "epoch-0002.params", "epoch-0002.states"}
+
+
+def test_fit_leaves_no_temporary_files(trained):
+    _, out, _ = trained
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+def test_fit_resume_continues_after_the_last_epoch(trained, tiny_sets, tmp_path):
+    _, out, _ = trained
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in out.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    history = fit(new_net(5), *tiny_sets, epochs=3, batch_size=16, out_dir=copy, resume=True, max_batches=1,
+                  progress=False, log=lambda line: None)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert json.loads((copy / "state.json").read_text())["epoch"] == 3
+
+
+def test_fit_resume_without_a_checkpoint_is_an_error(tiny_sets, tmp_path):
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        fit(new_net(), *tiny_sets, epochs=1, out_dir=tmp_path, resume=True, progress=False)
+
+
+def test_fit_unknown_recipe(tiny_sets):
+    with pytest.raises(ValueError, match="unknown recipe"):
+        fit(new_net(), *tiny_sets, recipe="magic")
+
+
+def test_training_steps_lower_the_loss_on_a_batch():
+    net = new_net(3, dropout=0.0)
+    texts, labels = load_dataset("sample")["train"]
+    data = mx.nd.array(np.stack([TextDataset(texts[:32], labels[:32])[i][0] for i in range(32)]), dtype="uint8")
+    label = mx.nd.array(labels[:32])
+    trainer = mx.gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3})
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    losses = [train_step(net, trainer, loss_fn, data, label, [mx.cpu()])[0].asscalar() for _ in range(6)]
+    assert losses[-1] < losses[0]
+
+
+def test_train_step_on_two_devices_matches_one_device():
+    texts, labels = load_dataset("sample")["train"]
+    data = mx.nd.array(np.stack([TextDataset(texts[:8], labels[:8])[i][0] for i in range(8)]), dtype="uint8")
+    label = mx.nd.array(labels[:8])
+    weights = []
+    for ctx in ([mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]):
+        net = new_net(7, dropout=0.0)
+        net.collect_params().reset_ctx(ctx)
+        trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9},
+                                   kvstore="device" if len(ctx) > 1 else None)
+        train_step(net, trainer, mx.gluon.loss.SoftmaxCrossEntropyLoss(), data, label, ctx)
+        weights.append([p.data(ctx[0]).asnumpy() for p in net.collect_params().values()])
+    for one, two in zip(*weights):
+        np.testing.assert_allclose(one, two, rtol=1e-4, atol=1e-6)
+
+
+def test_evaluate_counts_every_row(trained, tiny_sets):
+    net, _, _ = trained
+    result = evaluate(net, tiny_sets[1], batch_size=16)
+    assert result["count"] == 37 and result["confusion"].sum() == 37
+    assert result["accuracy"] == pytest.approx(np.trace(result["confusion"]) / 37)
+
+
+def test_predict_gives_a_class_and_probabilities(trained):
+    net, _, _ = trained
+    result = predict(net, "Stocks rallied on Wall Street", CLASSES)
+    assert result.label in CLASSES and sum(result.probabilities.values()) == pytest.approx(1, abs=1e-5)
+
+
+def test_predict_many_texts_gives_a_list(trained):
+    net, _, _ = trained
+    assert len(predict(net, ["a", "b", "c"], CLASSES)) == 3
+
+
+def test_load_model_gives_the_trained_outputs(trained):
+    net, out, _ = trained
+    loaded, config = load_model(out, which="last")
+    x = mx.nd.zeros((2, 1014), dtype="uint8")
+    assert tuple(config["classes"]) == CLASSES
+    np.testing.assert_allclose(loaded(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_export_round_trip_gives_the_same_outputs(trained, tmp_path):
+    net, _, _ = trained
+    export(net, tmp_path / "crepe")
+    block = load_exported(tmp_path / "crepe")
+    x = mx.nd.array(np.random.RandomState(0).randint(0, 70, (3, 1014)), dtype="uint8")
+    np.testing.assert_allclose(block(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_load_exported_missing_files(tmp_path):
+    with pytest.raises(CheckpointError, match="export the model first"):
+        load_exported(tmp_path / "nothing")
+
+
+def test_load_model_class_count_mismatch_is_a_clear_error(trained, tmp_path):
+    _, out, _ = trained
+    for path in out.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    save_config(tmp_path, Crepe(5), [str(i) for i in range(5)])
+    with pytest.raises(CheckpointError, match=r"does not fit this model \(Crepe small, 5 classes\)"):
+        load_model(tmp_path)
+
+
+def test_load_model_not_a_model_directory(tmp_path):
+    with pytest.raises(CheckpointError, match="config.json: missing"):
+        load_model(tmp_path)
+
+
+def test_load_model_newer_format_is_refused(trained, tmp_path):
+    _, out, _ = trained
+    config = json.loads((out / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "format": 99}))
+    with pytest.raises(CheckpointError, match="newer version"):
+        load_model(tmp_path)
+
+
+def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
+    _, out, _ = trained
+    for path in out.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    best = tmp_path / "best.params"
+    best.write_bytes(best.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_model(tmp_path)
