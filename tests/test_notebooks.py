@@ -1,0 +1,67 @@
+"""The notebooks as stored: a clean top-to-bottom run, well-formed nbval markers, enough compared output."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MARKER = re.compile(r"^\s*#\s*NBVAL_\w+")
+
+
+def code_cells(path):
+    return [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+            if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def ignored(cell):
+    return any(line.strip() == "# NBVAL_IGNORE_OUTPUT" for line in "".join(cell["source"]).splitlines())
+
+
+def test_the_numbered_sequence_starts_at_01():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers[:3] == [1, 2, 3] and numbers == sorted(set(numbers))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_as_one_clean_run(path):
+    counts = [c["execution_count"] for c in code_cells(path)]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbval_markers_stand_alone_on_their_line(path):
+    for cell in code_cells(path):
+        for line in "".join(cell["source"]).splitlines():
+            if MARKER.match(line):
+                assert line.strip() in ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# NBVAL_CHECK_OUTPUT"), line
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_most_printing_cells_are_compared(path):
+    printing = [c for c in code_cells(path) if any(o["output_type"] in ("stream", "execute_result")
+                                                   for o in c.get("outputs", []))]
+    compared = [c for c in printing if not ignored(c)]
+    assert len(compared) >= 0.6 * len(printing)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stderr_or_errors_are_stored(path):
+    for cell in code_cells(path):
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error"
+            assert not (output["output_type"] == "stream" and output["name"] == "stderr"), "".join(output["text"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_reads_quick_mode_first_and_seeds_in_its_own_cell(path):
+    cells = code_cells(path)
+    assert "WORKSHOP_QUICK" in "".join(cells[0]["source"])
+    assert any("".join(c["source"]).lstrip().startswith("# Seed") or "random.seed" in "".join(c["source"])
+               and len("".join(c["source"]).splitlines()) <= 4 for c in cells[:4])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_ends_with_exercises(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    assert cells[-1]["cell_type"] == "markdown" and "Exercises" in "".join(cells[-1]["source"])
