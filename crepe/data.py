@@ -193,15 +193,16 @@ def read_amazon_reviews(path, limit=None):
     return texts
 
 
-def _digest(path, algorithm="sha256"):
-    digest = hashlib.new(algorithm)
+def sha256_of(path):
+    """The SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def download(url, path, sha256, timeout=30, progress=True):
+def download(url, path, sha256, timeout=30, progress=True, ssl_context=None):
     """Download ``url`` to ``path`` if it is not there yet, verified against ``sha256``.
 
     The transfer goes to a temporary file in the same folder, which is renamed to ``path`` only
@@ -220,6 +221,8 @@ def download(url, path, sha256, timeout=30, progress=True):
         Seconds without data before giving up (default 30).
     progress : bool, optional
         Show a tqdm progress bar (default True).
+    ssl_context : ssl.SSLContext, optional
+        Certificate checking to use instead of the system's (tests use a local server).
 
     Returns
     -------
@@ -232,13 +235,13 @@ def download(url, path, sha256, timeout=30, progress=True):
         Not HTTPS, unreachable, an HTTP error, a timeout, or a checksum mismatch; the message says
         which URL to fetch by hand and where to put the file.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     path = Path(path)
     if not url.startswith("https://"):
         raise DataError(f"refusing to download over an unencrypted connection: {url}")
     if path.is_file():
-        if _digest(path) == sha256:
+        if sha256_of(path) == sha256:
             return path
         raise DataError(f"{path} exists but its SHA-256 does not match the pinned checksum; delete it "
                         f"and run again, or fetch {url} by hand")
@@ -248,7 +251,7 @@ def download(url, path, sha256, timeout=30, progress=True):
     try:
         with os.fdopen(handle, "wb") as out:
             try:
-                response = urllib.request.urlopen(url, timeout=timeout)
+                response = urllib.request.urlopen(url, timeout=timeout, context=ssl_context)
             except urllib.error.HTTPError as error:
                 raise DataError(f"{url}: HTTP {error.code} {error.reason}; {by_hand}") from None
             except (urllib.error.URLError, OSError) as error:
@@ -269,7 +272,7 @@ def download(url, path, sha256, timeout=30, progress=True):
             if total is not None and out.tell() != total:
                 raise DataError(f"{url}: the transfer was cut short ({out.tell()} of {total} bytes); run "
                                 f"again, or {by_hand}")
-        got = _digest(temporary)
+        got = sha256_of(temporary)
         if got != sha256:
             raise DataError(f"{url}: the download's SHA-256 is {got}, expected {sha256}; the file was "
                             f"discarded. Run again, or {by_hand}")

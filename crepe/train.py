@@ -11,9 +11,9 @@ Every file is written to a temporary name and renamed into place, and ``state.js
 last: it only ever names files that are complete, so an interrupted run loses at most the epoch
 in progress. Model selection never looks at the test set.
 """
-import hashlib
 import json
 import os
+import sys
 import time
 import warnings
 from collections import namedtuple
@@ -23,7 +23,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from .data import TextDataset, data_loader
+from .data import data_loader, sha256_of
 from .model import Crepe
 from .quantise import ALPHABET, FRAME_LENGTH, encode
 
@@ -51,14 +51,6 @@ Prediction = namedtuple("Prediction", ["label", "probabilities"])
 # ----------------------------------------------------------------------------- files
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _atomic(path, write):
     """Call ``write(temporary_path)`` and rename the result to ``path``; return its SHA-256."""
     path = Path(path)
@@ -67,7 +59,7 @@ def _atomic(path, write):
         write(str(temporary))
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
-        digest = _sha256(temporary)
+        digest = sha256_of(temporary)
         os.replace(temporary, path)
         return digest
     finally:
@@ -128,7 +120,7 @@ def _load_parameters(net, path, ctx):
 def _verify(path, expected):
     if not Path(path).is_file():
         raise CheckpointError(f"{path}: missing")
-    if expected and _sha256(path) != expected:
+    if expected and sha256_of(path) != expected:
         raise CheckpointError(f"{path}: damaged (its checksum does not match the one recorded when it was "
                               "written); use an earlier epoch or train again")
 
@@ -259,7 +251,7 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
         One entry per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_accuracy``,
         ``val_accuracy`` (or None), ``samples_per_s``, ``seconds``.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm                # plain text bars: the same in a terminal and a notebook
 
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}: use one of {sorted(RECIPES)}")
@@ -300,7 +292,7 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
             total_loss, total_correct, seen = mx.nd.zeros(1, ctx=ctx[0]), mx.nd.zeros(1, ctx=ctx[0]), 0
             started = time.perf_counter()
             with tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress,
-                      leave=False) as bar:
+                      leave=False, file=sys.stdout, mininterval=2.0) as bar:
                 for step, (data, label) in enumerate(loader):
                     if step >= steps:
                         break

@@ -1,10 +1,9 @@
-"""Shared helpers for the test suite."""
+"""Shared fixtures for the test suite."""
 import os
 
-import numpy as np
 import pytest
 
-# Keep MXNet quiet and deterministic-ish in tests; these only affect logging and thread count.
+# Keep MXNet's subgraph-backend log lines out of the test output.
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 
 

@@ -1,7 +1,6 @@
 """Convolution arithmetic: sizes, parameter counts, receptive fields, the Crepe shape walk."""
 import itertools
 
-import numpy as np
 import pytest
 
 from crepe.arithmetic import (CREPE_LAYERS, conv_output_length, conv_params, crepe_shape_walk,

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from crepe.doctor import read_pins
+
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^\s*(?:-\s+)?([A-Za-z0-9_.\-]+)==([^\s#]+)")
 
 
 def pip_pins(name):
-    """Pins of a requirements file, following -r includes."""
-    pins = {}
-    path = ROOT / "requirements" / name
-    for line in path.read_text().splitlines():
-        if line.startswith("-r "):
-            pins.update(pip_pins(line.split()[1]))
-        elif PIN.match(line):
-            package, version = PIN.match(line).groups()
-            pins[package.lower()] = version
-    return pins
+    """Pins of requirements/<name> (following -r includes), as `doctor` reads them."""
+    return read_pins(name.removesuffix(".txt"))
 
 
 def conda_pins(name):
