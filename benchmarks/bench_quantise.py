@@ -8,6 +8,10 @@ Two baselines, both correct (lower-cased, last 1014 characters, backwards):
 - a stricter one: a Python loop producing the very uint8 index frame that encode produces.
 Prints documents/s and ratios (goal: encode >= 50x the talk's loop), for AG-News-length texts
 (~240 characters) and for full 1014-character texts.
+
+Then the whole data path (TextDataset -> DataLoader with 0, 1 and 2 worker processes -> batches of
+index frames) against the rate at which Crepe-small training consumes samples, measured in the same
+run (goal: >= 5x). ``--write`` stores both tables in benchmarks/README.md.
 """
 import argparse
 import sys
@@ -17,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.machine import describe, table  # noqa: E402
+from benchmarks.machine import describe, table, write_section  # noqa: E402
 from crepe.quantise import ALPHABET, FRAME_LENGTH, encode, one_hot  # noqa: E402
 
 
@@ -67,6 +71,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000, help="documents per measurement (default 2000)")
     parser.add_argument("--repeat", type=int, default=3, help="take the best of this many runs (default 3)")
+    parser.add_argument("--write", action="store_true", help="store the tables in benchmarks/README.md")
     args = parser.parse_args(argv)
     print(describe())
     rows = []
@@ -80,8 +85,32 @@ def main(argv=None):
         talk = args.docs / best_time(talk_loop_encode, texts, args.repeat)
         rows.append((label, f"{talk:,.0f}", f"{same:,.0f}", f"{fast:,.0f}",
                      f"{fast / talk:.0f}x", f"{fast / same:.0f}x"))
-    print(table(rows, ("texts", "talk's loop docs/s", "index loop docs/s", "crepe.encode docs/s",
-                       "vs talk's loop (goal >= 50x)", "vs index loop")))
+    encoder = table(rows, ("texts", "talk's loop docs/s", "index loop docs/s", "crepe.encode docs/s",
+                           "vs talk's loop (goal >= 50x)", "vs index loop"))
+    print(encoder)
+    path = data_path_table(make_texts(4096, 240))
+    print(path)
+    if args.write:
+        write_section("quantisation", f"{describe()}\n\n{encoder}\n\n{path}")
+
+
+def data_path_table(texts, batch=128):
+    """Samples/s delivered by the DataLoader with 0, 1, 2 workers, against training's consumption."""
+    from benchmarks.bench_training import run_variant
+    from crepe.data import TextDataset, data_loader
+
+    dataset = TextDataset(texts, [0] * len(texts))
+    consumed = run_variant("mx-hybrid", batch, 3)
+    rows = []
+    for workers in (0, 1, 2):
+        loader = data_loader(dataset, batch, shuffle=True, num_workers=workers)
+        next(iter(loader))                                   # start the workers outside the timing
+        start = time.perf_counter()
+        count = sum(x.shape[0] for x, _ in loader)
+        rate = count / (time.perf_counter() - start)
+        rows.append((f"DataLoader, {workers} worker(s)", f"{rate:,.0f}", f"{rate / consumed:.0f}x"))
+    rows.append(("Crepe-small training consumes (hybridised)", f"{consumed:,.0f}", "1x"))
+    return table(rows, (f"data path, batch {batch}", "samples/s", "vs training (goal >= 5x)"))
 
 if __name__ == "__main__":
     main()

@@ -30,3 +30,20 @@ def table(rows, headers):
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def write_section(name, text, path=None):
+    """Replace (or add) the section ``name`` of benchmarks/README.md with ``text`` and today's date."""
+    import datetime
+    import re
+    from pathlib import Path
+
+    path = Path(path or Path(__file__).with_name("README.md"))
+    content = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
+    begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    block = f"{begin}\n### {name} ({datetime.date.today().isoformat()})\n\n{text}\n{end}"
+    if begin in content:
+        content = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, content, flags=re.S)
+    else:
+        content = content.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(content, encoding="utf-8")

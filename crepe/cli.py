@@ -52,6 +52,7 @@ def build_parser():
     train.add_argument("--max-batches", type=_positive(int), help="stop each epoch after this many batches")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--cpu", action="store_true", help="use the CPU even if a GPU is usable")
+    train.add_argument("--amp", action="store_true", help="mixed precision (float16) on GPUs; refused on the CPU")
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on a test set")
     evaluate.add_argument("--model", type=Path, required=True, help="model directory")
@@ -94,6 +95,12 @@ def cmd_train(args):
     train_set = TextDataset([texts[i] for i in keep], labels[keep])
     val_set = TextDataset([texts[i] for i in held], labels[held])
     ctx = _contexts(args.cpu)
+    if args.amp:
+        if any(c.device_type != "gpu" for c in ctx):
+            raise UsageError("--amp needs a GPU: mixed precision is for GPUs, and this run would use the CPU")
+        from .train import enable_mixed_precision
+
+        enable_mixed_precision()
     mx.random.seed(args.seed)
     net = Crepe(len(data["classes"]), size=args.size)
     net.initialize(ctx=ctx)

@@ -92,3 +92,8 @@ def test_doctor_reports_versions_and_devices():
     result = crepe("doctor")
     assert "mxnet" in result.stdout and "numpy 1.23.5" in result.stdout and "CPU throughput" in result.stdout
     assert result.returncode == 0, result.stdout
+
+
+def test_amp_on_the_cpu_is_one_sentence(tmp_path):
+    result = crepe("train", "--cpu", "--amp", "--out", tmp_path / "m")
+    assert result.returncode == 2 and "--amp needs a GPU" in result.stderr and "Traceback" not in result.stderr

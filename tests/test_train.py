@@ -172,3 +172,8 @@ def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
     best.write_bytes(best.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="damaged"):
         load_model(tmp_path)
+
+
+def test_mixed_precision_is_refused_on_the_cpu(tiny_sets):
+    with pytest.raises(ValueError, match="needs GPU contexts"):
+        fit(new_net(), *tiny_sets, epochs=1, amp=True, progress=False)
