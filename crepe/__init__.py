@@ -23,9 +23,10 @@ from . import filters
 from .data import TextDataset, load_dataset
 from .model import Crepe, summary
 from .train import evaluate, export, fit, load_model, predict
+from .explain import explain
 
 __all__ = ["ALPHABET", "FRAME_LENGTH", "NUM_CHARS", "encode", "one_hot", "decode", "conv_output_length",
            "pool_output_length", "conv_params", "dense_params", "receptive_field", "crepe_shape_walk", "get_ctx",
            "filters", "TextDataset", "load_dataset", "Crepe", "summary", "fit", "evaluate", "predict", "load_model",
-           "export"]
+           "export", "explain"]
 __version__ = "0.1.0"

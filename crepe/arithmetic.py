@@ -13,7 +13,8 @@ from numbers import Integral
 from .quantise import FRAME_LENGTH
 
 __all__ = ["conv_output_length", "pool_output_length", "conv_params", "dense_params",
-           "receptive_field", "CREPE_LAYERS", "crepe_shape_walk"]
+           "receptive_field", "CREPE_LAYERS", "crepe_shape_walk", "transposed_output_length",
+           "depthwise_separable_params", "conv_multiply_adds"]
 
 #: The six convolutions and three poolings of Crepe's feature extractor, as (name, kind, width).
 #: Convolutions have stride 1 and no padding; poolings are 3 wide with stride 3.
@@ -232,3 +233,70 @@ def crepe_shape_walk(length=FRAME_LENGTH, filters=256):
         walk.append((name, length))
     walk.append(("flatten", length * filters))
     return walk
+
+
+def transposed_output_length(size, kernel, padding=0, stride=1, dilation=1, output_padding=0):
+    """Length of a transposed convolution's output (the inverse of :func:`conv_output_length`'s shape).
+
+    ``(n - 1) s - 2p + d(k - 1) + output_padding + 1``, as MXNet's ``Deconvolution`` and Gluon's
+    ``Conv2DTranspose`` compute it.
+
+    Examples
+    --------
+    >>> transposed_output_length(4, 3, stride=2, padding=1, output_padding=1)   # 4 -> 8: upsampling x2
+    8
+    >>> transposed_output_length(conv_output_length(7, 3), 3)                  # undoes 7 -> 5
+    7
+    """
+    size = _int("size", size, 1)
+    kernel = _int("kernel", kernel, 1)
+    padding = _int("padding", padding, 0)
+    stride = _int("stride", stride, 1)
+    dilation = _int("dilation", dilation, 1)
+    output_padding = _int("output_padding", output_padding, 0)
+    if output_padding >= stride:
+        raise ValueError(f"output_padding must be smaller than stride ({stride}), got {output_padding}")
+    length = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if length < 1:
+        raise ValueError(f"padding {padding} removes the whole output (length {length})")
+    return length
+
+
+def depthwise_separable_params(in_channels, out_channels, kernel, bias=True):
+    """Parameters of a depthwise-separable convolution (MobileNet): depthwise, then 1x1 pointwise.
+
+    The depthwise step has one ``kernel`` filter per input channel (``groups=in_channels``), the
+    pointwise step mixes channels with ``out_channels`` 1x1 filters.
+
+    Examples
+    --------
+    >>> depthwise_separable_params(32, 64, (3, 3))          # 32*9 + 32  +  32*64 + 64
+    2432
+    >>> conv_params(32, 64, (3, 3))                         # the full convolution it replaces
+    18496
+    """
+    sizes = (kernel,) if isinstance(kernel, Integral) else tuple(kernel)
+    depthwise = conv_params(1, in_channels, sizes, bias=bias)       # one single-channel filter per channel
+    pointwise = conv_params(in_channels, out_channels, (1,) * len(sizes), bias=bias)
+    return depthwise + pointwise
+
+
+def conv_multiply_adds(in_channels, out_channels, kernel, output_size, separable=False):
+    """Multiply-adds of a convolution producing ``output_size`` positions per output channel.
+
+    Examples
+    --------
+    >>> full = conv_multiply_adds(32, 64, (3, 3), (56, 56))
+    >>> separable = conv_multiply_adds(32, 64, (3, 3), (56, 56), separable=True)
+    >>> full, separable, round(separable / full, 3)     # 1/M + 1/k^2 = 1/64 + 1/9
+    (57802752, 7325696, 0.127)
+    """
+    sizes = (kernel,) if isinstance(kernel, Integral) else tuple(kernel)
+    outputs = (output_size,) if isinstance(output_size, Integral) else tuple(output_size)
+    positions = math.prod(_int("output_size", o, 1) for o in outputs)
+    taps = math.prod(_int("kernel", k, 1) for k in sizes)
+    in_channels = _int("in_channels", in_channels, 1)
+    out_channels = _int("out_channels", out_channels, 1)
+    if separable:
+        return positions * (in_channels * taps + in_channels * out_channels)
+    return positions * in_channels * out_channels * taps

@@ -52,6 +52,9 @@ def build_parser():
     train.add_argument("--max-batches", type=_positive(int), help="stop each epoch after this many batches")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--cpu", action="store_true", help="use the CPU even if a GPU is usable")
+    train.add_argument("--augment", metavar="THESAURUS", type=Path,
+                       help="thesaurus augmentation (the paper's Th. models) with a MyThes .dat file, e.g. "
+                            "data/thesaurus/sample_th.dat or /usr/share/mythes/th_en_US_v2.dat")
     train.add_argument("--amp", action="store_true", help="mixed precision (float16) on GPUs; refused on the CPU")
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on a test set")
@@ -92,7 +95,12 @@ def cmd_train(args):
     data = load_dataset(args.dataset)
     texts, labels = data["train"]
     keep, held = split(len(texts), args.val_fraction, seed=args.seed)
-    train_set = TextDataset([texts[i] for i in keep], labels[keep])
+    transform = None
+    if args.augment:
+        from .augment import Augmenter, load_mythes
+
+        transform = Augmenter(load_mythes(args.augment), seed=args.seed)
+    train_set = TextDataset([texts[i] for i in keep], labels[keep], transform=transform)
     val_set = TextDataset([texts[i] for i in held], labels[held])
     ctx = _contexts(args.cpu)
     if args.amp:

@@ -125,7 +125,10 @@ def get_ctx(verbose=True):
     usable, problems = [], []
     for index in range(count):
         problem = probe_gpu(index)
-        (problems.append(problem) if problem else usable.append(mx.gpu(index)))
+        if problem:
+            problems.append(problem)
+        else:
+            usable.append(mx.gpu(index))
     if verbose:
         for problem in problems:
             print(problem)

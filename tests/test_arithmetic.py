@@ -127,3 +127,55 @@ def test_crepe_shape_walk_matches_gluon_layers(mx):
 def test_crepe_shape_walk_too_short_input_is_a_value_error():
     with pytest.raises(ValueError, match="conv"):
         crepe_shape_walk(length=100)
+
+
+def test_transposed_output_length_matches_gluon(mx):
+    from crepe.arithmetic import transposed_output_length
+
+    for size, kernel, padding, stride, output_padding in itertools.product((3, 4, 7), (2, 3, 4), (0, 1), (1, 2, 3),
+                                                                          (0, 1)):
+        if output_padding >= stride:
+            continue
+        try:
+            expected = transposed_output_length(size, kernel, padding, stride, output_padding=output_padding)
+        except ValueError:
+            continue
+        layer = mx.gluon.nn.Conv2DTranspose(1, kernel, strides=stride, padding=padding,
+                                            output_padding=output_padding, in_channels=1)
+        layer.initialize()
+        assert layer(mx.nd.ones((1, 1, size, size))).shape[2] == expected
+
+
+def test_transposed_output_length_upsamples_by_the_stride():
+    from crepe.arithmetic import transposed_output_length
+
+    assert transposed_output_length(4, 3, padding=1, stride=2, output_padding=1) == 8
+
+
+def test_transposed_output_length_rejects_output_padding_at_least_stride():
+    from crepe.arithmetic import transposed_output_length
+
+    with pytest.raises(ValueError, match="output_padding must be smaller than stride"):
+        transposed_output_length(4, 3, stride=2, output_padding=2)
+
+
+def test_depthwise_separable_params_match_gluon(mx):
+    from crepe.arithmetic import depthwise_separable_params
+
+    block = mx.gluon.nn.HybridSequential()
+    block.add(mx.gluon.nn.Conv2D(32, 3, groups=32, in_channels=32), mx.gluon.nn.Conv2D(64, 1, in_channels=32))
+    block.initialize()
+    assert sum(p.data().size for p in block.collect_params().values()) == depthwise_separable_params(32, 64, (3, 3))
+
+
+def test_separable_multiply_adds_ratio_is_one_over_m_plus_one_over_k_squared():
+    from crepe.arithmetic import conv_multiply_adds
+
+    ratio = conv_multiply_adds(32, 64, (3, 3), (56, 56), separable=True) / conv_multiply_adds(32, 64, (3, 3), (56, 56))
+    assert ratio == pytest.approx(1 / 64 + 1 / 9)
+
+
+def test_dilated_stack_grows_exponentially_plain_stack_linearly():
+    dilated = [receptive_field([(2, 1, 2 ** i) for i in range(n)]) for n in range(1, 6)]
+    plain = [receptive_field([(2, 1)] * n) for n in range(1, 6)]
+    assert dilated == [2, 4, 8, 16, 32] and plain == [2, 3, 4, 5, 6]

@@ -97,3 +97,15 @@ def test_doctor_reports_versions_and_devices():
 def test_amp_on_the_cpu_is_one_sentence(tmp_path):
     result = crepe("train", "--cpu", "--amp", "--out", tmp_path / "m")
     assert result.returncode == 2 and "--amp needs a GPU" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_with_thesaurus_augmentation(model_dir, tmp_path):
+    folder, _, _ = model_dir
+    result = crepe("train", "--dataset", f"csv:{folder / 'train.csv'}", "--epochs", 1, "--batch-size", 8,
+                   "--max-batches", 1, "--out", tmp_path / "m", "--cpu", "--augment", ROOT / "data/thesaurus/sample_th.dat")
+    assert result.returncode == 0, result.stderr
+
+
+def test_train_with_a_missing_thesaurus_is_one_sentence(tmp_path):
+    result = crepe("train", "--augment", tmp_path / "none.dat", "--out", tmp_path / "m")
+    assert result.returncode == 2 and "none.dat: no such file" in result.stderr

@@ -1,0 +1,130 @@
+"""Thesaurus augmentation, the paper's "Th." models: replace some words by synonyms.
+
+Zhang et al. (2015) drew the number of words to replace, *r*, and for each word the rank *s* of the
+synonym to use from geometric distributions, P[r] ~ p^r and P[s] ~ q^s, with p = q = 0.5: usually one
+or two words change, usually to the most common synonym. Their thesaurus came from LibreOffice's
+MyThes files; :func:`load_mythes` reads that format, including a full ``th_en_US_v2.dat`` (Debian's
+``mythes-en-us`` package installs one under ``/usr/share/mythes/``).
+
+MyThes ``.dat`` layout: the first line names the encoding; then for each entry a line
+``word|number of meanings`` followed by that many lines ``(part of speech)|synonym|synonym|...``.
+"""
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .data import DataError
+
+__all__ = ["load_mythes", "Augmenter", "SAMPLE_THESAURUS"]
+
+#: A small thesaurus written for the bundled sample (news words), in MyThes format.
+SAMPLE_THESAURUS = Path(__file__).resolve().parents[1] / "data" / "thesaurus" / "sample_th.dat"
+_WORD = re.compile(r"[^\W_]+")          # letters and digits, as Lua's %w+ in the original
+
+
+def load_mythes(path):
+    """Read a MyThes ``.dat`` thesaurus.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict
+        Lower-case word -> list of synonyms, meanings flattened in file order, duplicates and the
+        word itself removed.
+
+    Raises
+    ------
+    DataError
+        A missing file, an unknown encoding, or a malformed entry, naming the file and line.
+
+    Examples
+    --------
+    >>> thesaurus = load_mythes(SAMPLE_THESAURUS)
+    >>> thesaurus["won"][:2]
+    ['defeated', 'beat']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    raw = path.read_bytes()
+    header, _, body = raw.partition(b"\n")
+    encoding = header.decode("ascii", "replace").strip() or "utf-8"
+    try:
+        lines = body.decode(encoding).splitlines()
+    except LookupError:
+        raise DataError(f"{path}, line 1: unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as error:
+        line = body[:error.start].count(b"\n") + 2
+        raise DataError(f"{path}, line {line}: not valid {encoding}") from None
+    thesaurus, number = {}, 0
+    while number < len(lines):
+        line = lines[number]
+        number += 1
+        if not line.strip():
+            continue
+        word, _, count = line.rpartition("|")
+        if not word or not count.strip().isdigit():
+            raise DataError(f"{path}, line {number + 1}: expected 'word|number of meanings', got {line[:60]!r}")
+        synonyms = []
+        for _ in range(int(count)):
+            if number >= len(lines):
+                raise DataError(f"{path}, line {number + 1}: the file ends inside the entry for {word!r}")
+            fields = lines[number].split("|")
+            number += 1
+            synonyms += [s.strip() for s in fields[1:] if s.strip()]
+        key = word.strip().lower()
+        seen = {key}
+        thesaurus[key] = [s for s in synonyms if not (s.lower() in seen or seen.add(s.lower()))]
+    return thesaurus
+
+
+class Augmenter:
+    """Replace words by synonyms with the paper's geometric scheme; use as ``TextDataset(transform=...)``.
+
+    Parameters
+    ----------
+    thesaurus : dict
+        Lower-case word -> synonyms, most common first (see :func:`load_mythes`).
+    p : float, optional
+        Parameter of the geometric number of replacements (default 0.5).
+    q : float, optional
+        Parameter of the geometric synonym rank (default 0.5).
+    seed : int, optional
+        Makes the sequence of augmented texts reproducible.
+
+    Examples
+    --------
+    >>> augment = Augmenter({"quick": ["fast", "swift"], "dog": ["hound"]}, seed=1)
+    >>> augment("The quick brown fox jumps over the lazy dog")
+    'The quick brown fox jumps over the lazy hound'
+    """
+
+    def __init__(self, thesaurus, p=0.5, q=0.5, seed=0):
+        for name, value in (("p", p), ("q", q)):
+            if not 0 < value <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        self.thesaurus = {k: v for k, v in thesaurus.items() if v}
+        self.p, self.q = p, q
+        self.random = np.random.RandomState(seed)
+
+    def __call__(self, text):
+        spans = [m for m in _WORD.finditer(text) if m.group().lower() in self.thesaurus]
+        if not spans:
+            return text
+        count = min(int(self.random.geometric(self.p)), len(spans))
+        chosen = sorted(self.random.choice(len(spans), size=count, replace=False))
+        pieces, last = [], 0
+        for index in chosen:
+            match = spans[index]
+            synonyms = self.thesaurus[match.group().lower()]
+            rank = min(int(self.random.geometric(self.q)) - 1, len(synonyms) - 1)
+            replacement = synonyms[rank]
+            if match.group()[0].isupper():
+                replacement = replacement[0].upper() + replacement[1:]
+            pieces += [text[last:match.start()], replacement]
+            last = match.end()
+        return "".join(pieces) + text[last:]

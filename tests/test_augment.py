@@ -1,0 +1,86 @@
+"""Thesaurus augmentation: the MyThes reader and the paper's geometric replacement scheme."""
+from collections import Counter
+
+import pytest
+
+from crepe.augment import SAMPLE_THESAURUS, Augmenter, load_mythes
+from crepe.data import DataError, TextDataset
+
+
+def test_load_mythes_flattens_meanings_in_order():
+    assert load_mythes(SAMPLE_THESAURUS)["won"] == ["defeated", "beat", "triumphed", "secured", "claimed"]
+
+
+def test_load_mythes_reads_latin1_files(tmp_path):
+    path = tmp_path / "th.dat"
+    path.write_bytes("ISO8859-1\ncaf\u00e9|1\n(noun)|bistro|brasserie\n".encode("latin-1"))
+    assert load_mythes(path) == {"caf\u00e9": ["bistro", "brasserie"]}
+
+
+def test_load_mythes_malformed_entry_names_the_line(tmp_path):
+    path = tmp_path / "th.dat"
+    path.write_text("UTF-8\nword|1\n(noun)|syn\nbroken line\n")
+    with pytest.raises(DataError, match="line 4: expected 'word|number of meanings'"):
+        load_mythes(path)
+
+
+def test_load_mythes_file_ending_inside_an_entry(tmp_path):
+    path = tmp_path / "th.dat"
+    path.write_text("UTF-8\nword|2\n(noun)|syn\n")
+    with pytest.raises(DataError, match="ends inside the entry for 'word'"):
+        load_mythes(path)
+
+
+def test_load_mythes_unknown_encoding(tmp_path):
+    path = tmp_path / "th.dat"
+    path.write_text("KLINGON-8\nword|1\n(noun)|syn\n")
+    with pytest.raises(DataError, match="line 1: unknown encoding"):
+        load_mythes(path)
+
+
+def test_augmenter_is_reproducible_from_its_seed():
+    thesaurus = load_mythes(SAMPLE_THESAURUS)
+    text = "Investors cut news after researchers discovered the quick brown dog"
+    first = [Augmenter(thesaurus, seed=7)(text) for _ in range(3)]
+    second = [Augmenter(thesaurus, seed=7)(text) for _ in range(3)]
+    assert first == second
+
+
+def test_augmenter_only_uses_synonyms_and_keeps_capitals():
+    augment = Augmenter({"quick": ["fast"], "dog": ["hound"]}, seed=0)
+    outputs = {augment("Quick dog") for _ in range(50)}
+    assert outputs <= {"Fast dog", "Quick hound", "Fast hound"} and len(outputs) > 1
+
+
+def test_augmenter_replaces_a_geometric_number_of_words():
+    thesaurus = {f"w{i}": ["x"] for i in range(30)}
+    augment = Augmenter(thesaurus, p=0.5, seed=1)
+    text = " ".join(thesaurus)
+    counts = Counter(augment(text).split().count("x") for _ in range(2000))
+    assert counts[1] / 2000 == pytest.approx(0.5, abs=0.05)        # P[r = 1] = p
+    assert counts[2] / 2000 == pytest.approx(0.25, abs=0.05)       # P[r = 2] = p (1 - p)
+
+
+def test_augmenter_prefers_the_first_synonym_geometrically():
+    augment = Augmenter({"a": ["s0", "s1", "s2", "s3", "s4", "s5"]}, q=0.5, seed=2)
+    counts = Counter(augment("a") for _ in range(2000))
+    assert counts["s0"] / 2000 == pytest.approx(0.5, abs=0.05) and counts["s1"] > counts["s2"]
+
+
+def test_augmenter_leaves_text_without_known_words_alone():
+    assert Augmenter({"quick": ["fast"]})("Nothing to change here.") == "Nothing to change here."
+
+
+def test_augmenter_bad_parameter():
+    with pytest.raises(ValueError, match="p must be in"):
+        Augmenter({}, p=0)
+
+
+def test_augmenter_works_as_a_dataset_transform():
+    dataset = TextDataset(["the quick dog"] * 4, [0] * 4, transform=Augmenter({"quick": ["fast"]}, seed=0))
+    frames = [dataset[i][0] for i in range(4)]
+    assert all(frame.shape == (1014,) for frame in frames)
+
+
+def test_augmenter_matches_accented_words_whole():
+    assert Augmenter({"caf\u00e9": ["bistro"]}, seed=0)("Un caf\u00e9 noir") == "Un bistro noir"
