@@ -8,6 +8,8 @@ MyThes files; :func:`load_mythes` reads that format, including a full ``th_en_US
 
 MyThes ``.dat`` layout: the first line names the encoding; then for each entry a line
 ``word|number of meanings`` followed by that many lines ``(part of speech)|synonym|synonym|...``.
+LibreOffice's files annotate some entries, e.g. ``fast (similar term)`` or ``slow (antonym)``: the
+annotation is dropped, and antonyms are left out altogether.
 """
 import re
 from pathlib import Path
@@ -20,6 +22,7 @@ __all__ = ["load_mythes", "Augmenter", "SAMPLE_THESAURUS"]
 
 #: A small thesaurus written for the bundled sample (news words), in MyThes format.
 SAMPLE_THESAURUS = Path(__file__).resolve().parents[1] / "data" / "thesaurus" / "sample_th.dat"
+_ANNOTATION = re.compile(r"\s*\([^)]*\)\s*$")
 _WORD = re.compile(r"[^\W_]+")          # letters and digits, as Lua's %w+ in the original
 
 
@@ -33,8 +36,8 @@ def load_mythes(path):
     Returns
     -------
     dict
-        Lower-case word -> list of synonyms, meanings flattened in file order, duplicates and the
-        word itself removed.
+        Lower-case word -> list of synonyms, meanings flattened in file order, with annotations
+        stripped, antonyms, duplicates and the word itself removed.
 
     Raises
     ------
@@ -75,7 +78,12 @@ def load_mythes(path):
                 raise DataError(f"{path}, line {number + 1}: the file ends inside the entry for {word!r}")
             fields = lines[number].split("|")
             number += 1
-            synonyms += [s.strip() for s in fields[1:] if s.strip()]
+            for synonym in fields[1:]:
+                if "(antonym)" in synonym:                    # LibreOffice lists opposites too: never use them
+                    continue
+                synonym = _ANNOTATION.sub("", synonym).strip()  # "fast (similar term)" -> "fast"
+                if synonym:
+                    synonyms.append(synonym)
         key = word.strip().lower()
         seen = {key}
         thesaurus[key] = [s for s in synonyms if not (s.lower() in seen or seen.add(s.lower()))]

@@ -414,7 +414,7 @@ class TextDataset:
         return encode(text, self.length)[0], self.labels[index]
 
 
-def data_loader(dataset, batch_size, shuffle=False, num_workers=0, last_batch="keep"):
+def data_loader(dataset, batch_size, shuffle=False, num_workers=0, last_batch="keep", batchify_fn=None):
     """A Gluon ``DataLoader`` over a :class:`TextDataset`, optionally with worker processes.
 
     Parameters
@@ -426,6 +426,8 @@ def data_loader(dataset, batch_size, shuffle=False, num_workers=0, last_batch="k
         Worker processes that encode batches while the model trains (default 0: in-process).
     last_batch : {"keep", "discard", "rollover"}, optional
         ``"keep"`` (default) so that evaluation counts every row.
+    batchify_fn : callable, optional
+        How samples become a batch (default: stack, as for fixed-length frames).
 
     Returns
     -------
@@ -435,4 +437,4 @@ def data_loader(dataset, batch_size, shuffle=False, num_workers=0, last_batch="k
     from mxnet import gluon
 
     return gluon.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, last_batch=last_batch,
-                                 num_workers=num_workers, thread_pool=False)
+                                 num_workers=num_workers, thread_pool=False, batchify_fn=batchify_fn)

@@ -4,6 +4,7 @@ The score of the predicted class is differentiated with respect to the one-hot i
 At each column only the row of the character actually there is "on", so the saliency of a character
 is the gradient at that (row, column): how much the score would change per unit of that character.
 Columns of padding and of characters outside the alphabet have no "on" row and score exactly 0.
+A test checks the scores against finite differences of the network's output.
 The frame holds the text backwards (column 0 is the last character), so scores are mapped back to
 reading order, and characters cut off by truncation (before the last 1014) get no score at all.
 """
@@ -13,7 +14,50 @@ from mxnet import autograd
 
 from .quantise import FRAME_LENGTH, encode, one_hot
 
-__all__ = ["explain", "plot_saliency"]
+__all__ = ["saliency_frame", "explain", "plot_saliency"]
+
+
+def saliency_frame(net, frame, ctx=None, target=None):
+    """Saliency of every column of one index frame, in frame order (column 0 = last character).
+
+    Parameters
+    ----------
+    net : Crepe
+    frame : numpy.ndarray
+        ``uint8`` indices of shape (1014,), as ``encode(text)[0]``.
+    ctx : mxnet.Context, optional
+    target : int, optional
+        Class to explain (default: the predicted one).
+
+    Returns
+    -------
+    (numpy.ndarray, int)
+        ``float32`` scores of shape (1014,): exactly 0 wherever the frame holds index 0 (padding, or a
+        character outside the alphabet), and the class explained.
+
+    Examples
+    --------
+    >>> from crepe.model import Crepe
+    >>> net = Crepe(4); net.initialize()
+    >>> scores, _ = saliency_frame(net, encode("abc")[0])
+    >>> scores.shape, bool((scores[3:] == 0).all())
+    ((1014,), True)
+    """
+    ctx = ctx or mx.cpu()
+    x = mx.nd.array(one_hot(frame), ctx=ctx)                               # (1, 69, 1014)
+    x.attach_grad()
+    # The feature extractor (convolutions, ReLU, max-pooling: no dropout) runs in training mode: in
+    # MXNet 1.9.1 a max-pooling recorded in predict mode on the oneDNN CPU path keeps no arg-max
+    # workspace, and its backward pass returns wrong gradients. The classifier, which has dropout,
+    # runs in predict mode.
+    with autograd.record(train_mode=True):
+        features = net.features(x)                                         # (1, 8704)
+        with autograd.predict_mode():
+            logits = net.classifier(features)                              # (1, classes)
+        label = int(logits.argmax(axis=1).asscalar()) if target is None else int(target)
+        score = logits[0, label]
+    score.backward()
+    return (x.grad * x).sum(axis=1).asnumpy()[0], label                    # the "on" row of each column
 
 
 def explain(net, text, ctx=None, target=None):
@@ -46,16 +90,7 @@ def explain(net, text, ctx=None, target=None):
     """
     if not isinstance(text, str):
         raise TypeError(f"explain expects one str, got {type(text).__name__}")
-    ctx = ctx or mx.cpu()
-    frame = encode(text)                                                   # (1, 1014)
-    x = mx.nd.array(one_hot(frame), ctx=ctx)                               # (1, 69, 1014)
-    x.attach_grad()
-    with autograd.record(train_mode=False):
-        logits = net.classifier(net.features(x))                           # (1, classes)
-        label = int(logits.argmax(axis=1).asscalar()) if target is None else int(target)
-        score = logits[0, label]
-    score.backward()
-    gradient = (x.grad * x).sum(axis=1).asnumpy()[0]                       # (1014,): the "on" row only
+    gradient, label = saliency_frame(net, encode(text)[0], ctx=ctx, target=target)
     kept = min(len(text), FRAME_LENGTH)
     # Column c holds character len(text) - 1 - c; reading order is the kept columns reversed.
     scores = gradient[:kept][::-1]

@@ -229,7 +229,7 @@ def train_step(net, trainer, loss_fn, data, label, ctx, amp=False):
 
 def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe="workshop", lr=None,
         out_dir=None, classes=None, resume=False, seed=0, num_workers=0, max_batches=None,
-        progress=True, log=print, amp=False):
+        progress=True, log=print, amp=False, batchify_fn=None):
     """Train ``net`` with softmax cross-entropy, on every context in ``ctx``.
 
     Parameters
@@ -266,6 +266,8 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
     amp : bool
         Mixed precision (float16 with dynamic loss scaling), GPU contexts only; call
         :func:`enable_mixed_precision` before building the network.
+    batchify_fn : callable, optional
+        How samples become a batch (default: stack); word models pass a padding one.
 
     Returns
     -------
@@ -317,7 +319,7 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
             loader = gluon.data.DataLoader(train_set, batch_size=batch_size, num_workers=num_workers,
                                            sampler=_Permutation(len(train_set), seed + epoch),
                                            last_batch="discard" if len(train_set) > batch_size else "keep",
-                                           thread_pool=False)
+                                           thread_pool=False, batchify_fn=batchify_fn)
             steps = min(len(loader), max_batches or len(loader))
             total_loss, total_correct, seen = mx.nd.zeros(1, ctx=ctx[0]), mx.nd.zeros(1, ctx=ctx[0]), 0
             started = time.perf_counter()
@@ -338,7 +340,8 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
             entry = {"epoch": epoch + 1, "lr": trainer.learning_rate,
                      "train_loss": float(total_loss.asscalar()) / max(seen, 1),
                      "train_accuracy": float(total_correct.asscalar()) / max(seen, 1),
-                     "val_accuracy": evaluate(net, val_set, ctx=ctx)["accuracy"] if val_set is not None else None,
+                     "val_accuracy": (evaluate(net, val_set, ctx=ctx, batchify_fn=batchify_fn)["accuracy"]
+                                      if val_set is not None else None),
                      "samples_per_s": seen / seconds, "seconds": seconds}
             history.append(entry)
             val = entry["val_accuracy"]
@@ -387,7 +390,7 @@ def _save_epoch(out_dir, net, trainer, epoch, history, best, improved):
 # ----------------------------------------------------------------------------- evaluation
 
 
-def evaluate(net, dataset, ctx=None, batch_size=256, num_classes=None):
+def evaluate(net, dataset, ctx=None, batch_size=256, num_classes=None, batchify_fn=None):
     """Accuracy, per-class precision and recall, and the confusion matrix, over *every* row.
 
     Parameters
@@ -399,6 +402,8 @@ def evaluate(net, dataset, ctx=None, batch_size=256, num_classes=None):
     batch_size : int, optional
     num_classes : int, optional
         Defaults to ``net.num_classes``.
+    batchify_fn : callable, optional
+        As in :func:`fit`.
 
     Returns
     -------
@@ -409,7 +414,7 @@ def evaluate(net, dataset, ctx=None, batch_size=256, num_classes=None):
     device = _as_list(ctx)[0]
     num_classes = num_classes or net.num_classes
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    for data, label in data_loader(dataset, batch_size, last_batch="keep"):
+    for data, label in data_loader(dataset, batch_size, last_batch="keep", batchify_fn=batchify_fn):
         predicted = net(data.as_in_context(device)).argmax(axis=1).asnumpy().astype(np.int64)
         np.add.at(confusion, (label.asnumpy().astype(np.int64), predicted), 1)
     count = int(confusion.sum())

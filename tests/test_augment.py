@@ -84,3 +84,18 @@ def test_augmenter_works_as_a_dataset_transform():
 
 def test_augmenter_matches_accented_words_whole():
     assert Augmenter({"caf\u00e9": ["bistro"]}, seed=0)("Un caf\u00e9 noir") == "Un bistro noir"
+
+
+FULL_MYTHES = __import__("pathlib").Path("/usr/share/mythes/th_en_US_v2.dat")
+
+
+@pytest.mark.skipif(not FULL_MYTHES.is_file(), reason="Debian's mythes-en-us is not installed")
+def test_load_mythes_reads_a_full_libreoffice_thesaurus():
+    thesaurus = load_mythes(FULL_MYTHES)
+    assert len(thesaurus) > 10_000 and "quick" in thesaurus
+
+
+def test_load_mythes_strips_annotations_and_drops_antonyms(tmp_path):
+    path = tmp_path / "th.dat"
+    path.write_text("UTF-8\nquick|1\n(adj)|fast (similar term)|speedy|slow (antonym)|agile (related term)\n")
+    assert load_mythes(path) == {"quick": ["fast", "speedy", "agile"]}

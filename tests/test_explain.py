@@ -38,17 +38,27 @@ def test_explain_keeps_only_the_characters_that_survive_truncation(net):
 
 
 def test_explain_matches_a_finite_difference(net):
-    """Removing a character (zeroing its one-hot column) changes the score by about its saliency."""
+    """Scaling a character's one-hot entry down by eps changes the score by about eps times its saliency."""
     from crepe.quantise import encode, one_hot
 
     text = "Mars rover launched"
-    pairs, label = explain(net, text, target=1)
+    pairs, _ = explain(net, text, target=1)
     x = one_hot(encode(text))
-    score = lambda inp: net.classifier(net.features(mx.nd.array(inp)))[0, 1].asscalar()
-    column = len(text) - 1                                 # the first character, 'M', sits in the last used column
-    removed = x.copy()
-    removed[0, :, column] = 0
-    assert score(x) - score(removed) == pytest.approx(pairs[0][1], rel=0.2, abs=1e-3)
+    score = lambda inp: float(net.classifier(net.features(mx.nd.array(inp)))[0, 1].asscalar())
+    eps, differences = 0.05, []
+    for position in range(len(text)):
+        column = len(text) - 1 - position                 # frames hold the text backwards
+        nudged = x.copy()
+        nudged[0, :, column] *= 1 - eps
+        differences.append((score(x) - score(nudged)) / eps)
+    # Single positions are noisy in float32 and near ReLU kinks; the profile as a whole must agree.
+    assert np.corrcoef(differences, [s for _, s in pairs])[0, 1] > 0.9
+
+
+def test_explain_is_the_same_when_asked_twice(net):
+    first, _ = explain(net, "Stocks rallied", target=2)
+    second, _ = explain(net, "Stocks rallied", target=2)
+    np.testing.assert_allclose([s for _, s in first], [s for _, s in second], rtol=1e-5)
 
 
 def test_explain_rejects_a_list(net):
@@ -62,3 +72,11 @@ def test_plot_saliency_draws_every_character(net):
     pairs, _ = explain(net, "short text")
     ax = plot_saliency(pairs)
     assert len(ax.texts) == len("short text")
+
+
+def test_saliency_frame_is_zero_on_padding_columns(net):
+    from crepe.explain import saliency_frame
+    from crepe.quantise import encode
+
+    scores, _ = saliency_frame(net, encode("short text")[0])
+    assert scores.shape == (FRAME_LENGTH,) and (scores[len("short text"):] == 0).all() and scores[0] != 0
