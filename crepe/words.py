@@ -10,7 +10,7 @@ than its widest filter makes MXNet fail, so :class:`WordDataset` pads every text
 """
 import re
 
-import mxnet as mx
+import mxnet as mx  # noqa: F401  (the doctests use it)
 import numpy as np
 from mxnet import gluon
 

@@ -14,3 +14,15 @@ def mx_corr1d(x, kernel, bias=0.0):
         bias=mx.nd.array(np.broadcast_to(np.float32(bias), (k.shape[2],))),
         kernel=(k.shape[0],), num_filter=k.shape[2])
     return out.asnumpy()[0].T                                                 # (T', M)
+
+
+def seeded_crepe(seed=0, num_classes=4, **kwargs):
+    """A freshly initialised Crepe whose weights depend only on ``seed``."""
+    import mxnet as mx
+
+    from crepe.model import Crepe
+
+    mx.random.seed(seed)
+    net = Crepe(num_classes, **kwargs)
+    net.initialize()
+    return net

@@ -4,16 +4,13 @@ import numpy as np
 import pytest
 
 from crepe.explain import explain, plot_saliency
-from crepe.model import Crepe
 from crepe.quantise import FRAME_LENGTH
+from tests.helpers import seeded_crepe
 
 
 @pytest.fixture(scope="module")
 def net():
-    mx.random.seed(3)
-    model = Crepe(4)
-    model.initialize()
-    return model
+    return seeded_crepe(3)
 
 
 def test_explain_gives_one_score_per_character_in_reading_order(net):

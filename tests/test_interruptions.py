@@ -7,13 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-import mxnet as mx
 import numpy as np
 import pytest
 
 from crepe.data import TextDataset, load_dataset
 from crepe.model import Crepe
 from crepe.train import CheckpointError, fit, load_model, save_config
+from tests.helpers import seeded_crepe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,10 +74,7 @@ def small_sets():
 
 
 def fresh_net():
-    mx.random.seed(11)
-    net = Crepe(4)
-    net.initialize()
-    return net
+    return seeded_crepe(11)
 
 
 def test_resumed_run_reaches_the_same_weights_as_an_unbroken_one(tmp_path):

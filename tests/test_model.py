@@ -6,14 +6,12 @@ import pytest
 from crepe.arithmetic import crepe_shape_walk
 from crepe.model import Crepe, parameter_count, summary
 from crepe.quantise import encode, one_hot
+from tests.helpers import seeded_crepe
 
 
 @pytest.fixture(scope="module")
 def small():
-    mx.random.seed(1)
-    net = Crepe(4)
-    net.initialize()
-    return net
+    return seeded_crepe(1)
 
 
 def test_crepe_small_has_11337988_parameters(small):

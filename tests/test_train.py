@@ -9,6 +9,7 @@ from crepe.data import TextDataset, load_dataset
 from crepe.model import Crepe
 from crepe.train import (CheckpointError, evaluate, export, fit, load_exported, load_model, predict,
                          save_config, train_step)
+from tests.helpers import seeded_crepe
 
 CLASSES = ("World", "Sports", "Business", "Sci/Tech")
 
@@ -20,10 +21,7 @@ def tiny_sets():
 
 
 def new_net(seed=0, dropout=0.5):
-    mx.random.seed(seed)
-    net = Crepe(4, dropout=dropout)
-    net.initialize()
-    return net
+    return seeded_crepe(seed, dropout=dropout)
 
 
 @pytest.fixture(scope="module")
