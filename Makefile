@@ -37,8 +37,11 @@ $(STAMP): requirements/base.txt requirements/$(STACK).txt requirements/constrain
 	@touch $@
 	@echo "set-up done: $(VENV) with the $(STACK) stack, Jupyter kernel '$(KERNEL)'"
 
+# Jupyter refuses to start as root unless told; workshop GPU boxes are often containers running as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	WORKSHOP_QUICK=$(QUICK) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+	WORKSHOP_QUICK=$(QUICK) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 test: setup
 	WORKSHOP_QUICK=1 $(PY) -m pytest $(TEST_PATHS) $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ User errors (a missing file, an unknown data set, a directory that is not a mode
 one sentence on stderr and exit status 2; ``--debug`` shows the traceback instead.
 """
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -185,6 +186,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:                        # e.g. `python -m crepe evaluate ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UsageError, DataError, CheckpointError) as error:
         if args.debug:
             traceback.print_exc()

@@ -109,3 +109,15 @@ def test_train_with_thesaurus_augmentation(model_dir, tmp_path):
 def test_train_with_a_missing_thesaurus_is_one_sentence(tmp_path):
     result = crepe("train", "--augment", tmp_path / "none.dat", "--out", tmp_path / "m")
     assert result.returncode == 2 and "none.dat: no such file" in result.stderr
+
+
+def test_output_piped_into_a_closed_reader_ends_quietly(model_dir):
+    folder, out, _ = model_dir
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "crepe", "evaluate", "--model", str(out), "--dataset",
+                                f"csv:{folder / 'train.csv'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    process.stdout.close()                         # the reader goes away before anything is written
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
