@@ -113,7 +113,6 @@ def read_csv(path, num_classes=None, skip_bad=False):
         raise DataError(f"{path}: the file is empty")
     texts, labels, skipped = [], [], 0
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 1
     while True:
         line = reader.line_num + 1
         try:
@@ -313,7 +312,7 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     """
     cache = Path(cache) if cache else DEFAULT_CACHE
     if name == "sample":
-        classes = tuple((SAMPLE_DIR / "classes.txt").read_text(encoding="utf-8").split("\n")[:-1])
+        classes = tuple((SAMPLE_DIR / "classes.txt").read_text(encoding="utf-8").splitlines())
         return {"classes": classes,
                 **{part: read_csv(SAMPLE_DIR / f"{part}.csv", len(classes))[:2] for part in ("train", "test")}}
     if name == "ag_news":
