@@ -3,6 +3,7 @@
 #   make test           the same set-up, then unit tests, doctests and nbval over every notebook
 #   make notebooks      re-execute every notebook in place, each in a fresh kernel (quick mode)
 #   make GPU=1 ...      force the GPU stack (mxnet-cu112); GPU=0 forces the CPU stack; default: auto
+#                       (scripts/select-stack.sh: a GPU with sm_50-86 kernels and the CUDA 11 libraries)
 #   make QUICK=0 ...    full-size data and epochs in the notebooks (instructors, GPU box)
 SHELL := /bin/bash
 VENV ?= .venv
@@ -12,7 +13,8 @@ KERNEL := cnn-nlp-workshop
 PY := $(VENV)/bin/python
 
 ifeq ($(GPU),auto)
-STACK := $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU' && echo gpu || echo cpu)
+# By fact, not by the mere presence of nvidia-smi: a GPU MXNet 1.9.1 has kernels for, and CUDA 11.
+STACK := $(shell sh scripts/select-stack.sh)
 else ifneq ($(filter $(GPU),1 yes gpu),)
 STACK := gpu
 else
@@ -27,13 +29,18 @@ TEST_PATHS := tests crepe notebooks
 .PHONY: setup lab test notebooks clean
 setup: $(STAMP)
 
-$(STAMP): requirements/base.txt requirements/$(STACK).txt requirements/constraints.txt pyproject.toml
+$(STAMP): requirements/base.txt requirements/build.txt requirements/$(STACK).txt requirements/constraints.txt \
+          pyproject.toml Makefile
 	@test -x $(PY) || { python=$$(sh scripts/find-python.sh) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
 	@rm -f $(VENV)/.installed-*
 	@if $(PY) -m pip show --quiet $(OTHER_MXNET) >/dev/null 2>&1; then $(PY) -m pip uninstall --yes --quiet $(OTHER_MXNET); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/build.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
+	    "$$(grep -E '^gluonnlp==' requirements/base.txt)" || { echo "gluonnlp is built from source: it needs a C compiler and the Python headers (Debian/Ubuntu: apt install build-essential python3-dev; macOS: xcode-select --install). See README, Which way to run it."; exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/$(STACK).txt -c requirements/constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "CNNs for NLP (MXNet 1.9.1, $(STACK))" >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "CNNs for NLP (MXNet 1.9.1, $(STACK))" \
+	    --env OMP_NUM_THREADS $$(nproc) >/dev/null
 	@touch $@
 	@echo "set-up done: $(VENV) with the $(STACK) stack, Jupyter kernel '$(KERNEL)'"
 

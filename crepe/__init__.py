@@ -3,30 +3,84 @@
 The ideas are taught in ``notebooks/``; this package holds what the notebooks reuse and the tests
 pin: character quantisation (:mod:`crepe.quantise`), convolution arithmetic
 (:mod:`crepe.arithmetic`), named image filters (:mod:`crepe.filters`) and device selection
-(:mod:`crepe.devices`), and the Crepe model with its training, data and command line
-(:mod:`crepe.model`, :mod:`crepe.train`, :mod:`crepe.data`, ``python -m crepe``).
+(:mod:`crepe.devices`), and the Crepe model with its training, checkpoints, data and command line
+(:mod:`crepe.model`, :mod:`crepe.train`, :mod:`crepe.checkpoint`, :mod:`crepe.data`,
+``python -m crepe``).
 
-Importing ``crepe`` before ``mxnet`` sets ``OMP_NUM_THREADS`` to the usable cores unless it is
-already set: MXNet 1.9.1 otherwise leaves cores idle (measured here: Crepe-small trained at 34
-samples/s on 2 cores by default and 67 with the variable set).
+Names are loaded lazily (PEP 562): ``import crepe`` and ``python -m crepe --help`` do not load
+MXNet; ``crepe.Crepe`` does, when first used.
+
+Threads: MXNet 1.9.1 sizes its OpenMP pool from ``OMP_NUM_THREADS`` when it loads and otherwise
+leaves cores idle (measured here: Crepe-small trained at 34 samples/s on 2 cores by default and 67
+with the variable set). ``import crepe`` sets the variable to the usable cores if it is unset and
+MXNet is not loaded yet; if MXNet is already loaded it calls MXNet's runtime setter instead
+(:func:`use_all_cores`), so the import order does not matter.
 """
+import importlib as _importlib
 import os as _os
+import sys as _sys
 
-if "OMP_NUM_THREADS" not in _os.environ:
-    _cores = len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else _os.cpu_count()
-    _os.environ["OMP_NUM_THREADS"] = str(_cores or 1)
-from .quantise import ALPHABET, FRAME_LENGTH, NUM_CHARS, decode, encode, one_hot
-from .arithmetic import (conv_output_length, conv_params, crepe_shape_walk, dense_params,
-                         pool_output_length, receptive_field)
-from .devices import get_ctx
-from . import filters
-from .data import TextDataset, load_dataset
-from .model import Crepe, summary
-from .train import evaluate, export, fit, load_model, predict
-from .explain import explain
+#: Public name -> the module that defines it.
+_LAZY = {
+    "ALPHABET": "quantise", "FRAME_LENGTH": "quantise", "NUM_CHARS": "quantise", "encode": "quantise",
+    "one_hot": "quantise", "decode": "quantise",
+    "conv_output_length": "arithmetic", "pool_output_length": "arithmetic", "conv_params": "arithmetic",
+    "dense_params": "arithmetic", "receptive_field": "arithmetic", "crepe_shape_walk": "arithmetic",
+    "get_ctx": "devices", "TextDataset": "data", "load_dataset": "data", "Crepe": "model", "summary": "model",
+    "fit": "train", "evaluate": "train", "predict": "train", "load_model": "train", "export": "train",
+    "explain": "explain",
+}
+_SUBMODULES = ("filters", "quantise", "arithmetic", "devices", "data", "download", "checkpoint", "model", "train",
+               "words", "explain", "augment", "doctor", "cli", "errors")
 
-__all__ = ["ALPHABET", "FRAME_LENGTH", "NUM_CHARS", "encode", "one_hot", "decode", "conv_output_length",
-           "pool_output_length", "conv_params", "dense_params", "receptive_field", "crepe_shape_walk", "get_ctx",
-           "filters", "TextDataset", "load_dataset", "Crepe", "summary", "fit", "evaluate", "predict", "load_model",
-           "export", "explain"]
+__all__ = sorted(_LAZY) + ["filters", "use_all_cores"]
 __version__ = "0.1.0"
+
+
+def _usable_cores():
+    return len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else (_os.cpu_count() or 1)
+
+
+def _threads_left_to_user():
+    """True when the user chose the thread count (``OMP_NUM_THREADS``) or asked crepe to keep out of it
+    (``CREPE_KEEP_THREADS=1``, for measuring MXNet's own default)."""
+    chosen = "OMP_NUM_THREADS" in _os.environ and "_CREPE_SET_THREADS" not in _os.environ
+    return chosen or _os.environ.get("CREPE_KEEP_THREADS") == "1"
+
+
+def use_all_cores():
+    """Make MXNet's OpenMP operators use every usable core, whether or not MXNet is loaded yet.
+
+    Returns
+    -------
+    int or None
+        The thread count set, or None when ``OMP_NUM_THREADS`` was already chosen by the user.
+    """
+    if _threads_left_to_user():
+        return None
+    cores = _usable_cores()
+    _os.environ["OMP_NUM_THREADS"] = str(cores)
+    _os.environ["_CREPE_SET_THREADS"] = "1"        # ours to change again, unlike a user's setting
+    if "mxnet" in _sys.modules:                       # too late for the variable: tell the runtime
+        import ctypes
+
+        mxnet = _sys.modules["mxnet"]
+        mxnet.base._LIB.MXSetNumOMPThreads(ctypes.c_int(cores))
+    return cores
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'crepe' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+
+
+use_all_cores()

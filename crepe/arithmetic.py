@@ -229,7 +229,7 @@ def crepe_shape_walk(length=FRAME_LENGTH, filters=256):
         try:
             length = conv_output_length(length, width) if kind == "conv" else pool_output_length(length, width)
         except ValueError as error:
-            raise ValueError(f"{name}: input too short for Crepe ({error})") from None
+            raise ValueError(f"{name}: input too short for Crepe ({error})") from error
         walk.append((name, length))
     walk.append(("flatten", length * filters))
     return walk

@@ -62,7 +62,7 @@ def load_mythes(path):
         raise DataError(f"{path}, line 1: unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as error:
         line = body[:error.start].count(b"\n") + 2
-        raise DataError(f"{path}, line {line}: not valid {encoding}") from None
+        raise DataError(f"{path}, line {line}: not valid {encoding}") from error
     thesaurus, number = {}, 0
     while number < len(lines):
         line = lines[number]
@@ -102,7 +102,7 @@ class Augmenter:
     q : float, optional
         Parameter of the geometric synonym rank (default 0.5).
     seed : int, optional
-        Makes the sequence of augmented texts reproducible.
+        Makes the sequence of augmented texts reproducible when no ``rng`` is passed.
 
     Examples
     --------
@@ -119,17 +119,23 @@ class Augmenter:
         self.p, self.q = p, q
         self.random = np.random.RandomState(seed)
 
-    def __call__(self, text):
+    def __call__(self, text, rng=None):
+        """``text`` with synonyms; ``rng`` (a RandomState) makes the draw depend on it alone.
+
+        ``TextDataset`` passes one seeded by (seed, epoch, row), so augmentation is the same with
+        or without worker processes and after a resume.
+        """
+        random = rng if rng is not None else self.random
         spans = [m for m in _WORD.finditer(text) if m.group().lower() in self.thesaurus]
         if not spans:
             return text
-        count = min(int(self.random.geometric(self.p)), len(spans))
-        chosen = sorted(self.random.choice(len(spans), size=count, replace=False))
+        count = min(int(random.geometric(self.p)), len(spans))
+        chosen = sorted(random.choice(len(spans), size=count, replace=False))
         pieces, last = [], 0
         for index in chosen:
             match = spans[index]
             synonyms = self.thesaurus[match.group().lower()]
-            rank = min(int(self.random.geometric(self.q)) - 1, len(synonyms) - 1)
+            rank = min(int(random.geometric(self.q)) - 1, len(synonyms) - 1)
             replacement = synonyms[rank]
             if match.group()[0].isupper():
                 replacement = replacement[0].upper() + replacement[1:]

@@ -38,15 +38,25 @@ def build_parser():
     dataset_help = "sample (bundled, default), ag_news (downloaded and verified), amazon, or csv:PATH"
     train = commands.add_parser("train", help="train a model, with a checkpoint after every epoch")
     train.add_argument("--dataset", default="sample", help=dataset_help)
+    train.add_argument("--model", choices=("crepe", "word"), default="crepe",
+                       help="crepe: the character-level CNN (default); word: Kim's word-level CNN")
+    train.add_argument("--arch", choices=("workshop", "paper"), default="workshop",
+                       help="Crepe around its six convolutions: workshop (He initialisation, max-over-time head over "
+                            "every convolution, dropout 0.2; default) or paper (Gaussian initialisation, flatten "
+                            "head, dropout 0.5)")
     train.add_argument("--size", choices=("small", "large"), default="small", help="the paper's two sizes")
-    train.add_argument("--epochs", type=_positive(int), default=8,
-                       help="default 8: on the sample, Crepe leaves chance level after about 250 steps")
+    train.add_argument("--epochs", type=_positive(int), default=10, help="default 10")
     train.add_argument("--batch-size", type=_positive(int), default=32)
     train.add_argument("--recipe", choices=("workshop", "paper"), default="workshop",
-                       help="workshop: Adam, learns in minutes on a CPU; paper: SGD as in the paper")
+                       help="workshop: Adam with warm-up and cosine decay (learns in minutes on a CPU); "
+                            "paper: SGD, halving every 3 epochs, as in the paper")
     train.add_argument("--lr", type=_positive(float), help="base learning rate (default: the recipe's)")
     train.add_argument("--out", type=Path, help="model directory (default runs/<dataset>-<size>)")
-    train.add_argument("--resume", action="store_true", help="continue from the last completed epoch in --out")
+    train.add_argument("--resume", action="store_true", help="continue from the last completed epoch in --out "
+                       "(refused if any setting differs from the recorded run)")
+    train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    train.add_argument("--classes", type=_positive(int), metavar="N",
+                       help="the model's number of classes, when some of them have no training rows on purpose")
     train.add_argument("--val-fraction", type=float, default=0.1,
                        help="share of the training data held out for validation (default 0.1)")
     train.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
@@ -60,12 +70,15 @@ def build_parser():
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on a test set")
     evaluate.add_argument("--model", type=Path, required=True, help="model directory")
-    evaluate.add_argument("--dataset", default="sample", help=dataset_help)
+    evaluate.add_argument("--dataset", default="sample",
+                          help="sample, ag_news or amazon (their test split), or csv:FILE (every row of FILE)")
     evaluate.add_argument("--batch-size", type=_positive(int), default=256)
 
-    predict = commands.add_parser("predict", help="classify texts given on the command line")
+    predict = commands.add_parser("predict", help="classify texts given on the command line or in a file")
     predict.add_argument("--model", type=Path, required=True, help="model directory")
-    predict.add_argument("texts", nargs="+", metavar="TEXT")
+    predict.add_argument("--file", type=Path, help="texts to classify: a .csv (text fields, label optional) or a "
+                                                    "text file with one text per line")
+    predict.add_argument("texts", nargs="*", metavar="TEXT")
 
     export = commands.add_parser("export", help="save the model in MXNet's symbolic format")
     export.add_argument("--model", type=Path, required=True, help="model directory")
@@ -83,17 +96,64 @@ def _contexts(cpu_only):
     return [mx.cpu()] if cpu_only else get_ctx()
 
 
+def _new_model(args, classes, train_texts):
+    """The untrained network the arguments ask for."""
+    from .model import ARCHITECTURES, Crepe
+
+    if args.model == "word":
+        from .words import WordCNN, build_vocab
+
+        vocab = build_vocab(train_texts)
+        net = WordCNN(len(vocab), len(classes))
+        net.vocab = vocab
+        return net
+    return Crepe(len(classes), size=args.size, **ARCHITECTURES[args.arch])
+
+
+def _class_names(data, wanted):
+    """The data set's class names, checked against its training labels (and ``--classes``)."""
+    classes = list(data["classes"])
+    labels = data["train"][1]
+    if wanted is not None:
+        if wanted < int(labels.max()) + 1:
+            raise UsageError(f"--classes {wanted} is fewer than the labels need ({int(labels.max()) + 1})")
+        return classes[:wanted] + [f"class {i + 1}" for i in range(len(classes), wanted)]
+    empty = [name for index, name in enumerate(classes) if not (labels == index).any()]
+    if empty:
+        raise UsageError(f"no training rows for {len(empty)} of {len(classes)} classes ({', '.join(empty[:5])}"
+                         f"{', ...' if len(empty) > 5 else ''}); fix the labels, or pass --classes "
+                         f"{len(classes)} to train with them anyway")
+    return classes
+
+
+def _run_settings(args):
+    """What config.json records about the run, to refuse a --resume that would mix two runs."""
+    from .checkpoint import sha256_of
+
+    settings = {"dataset": args.dataset, "val_fraction": args.val_fraction, "model": args.model,
+                "augment": str(args.augment) if args.augment else None, "max_batches": args.max_batches}
+    if args.dataset.startswith("csv:") and Path(args.dataset[4:]).is_file():
+        settings["dataset_sha256"] = sha256_of(args.dataset[4:])
+    if args.augment and Path(args.augment).is_file():
+        settings["augment_sha256"] = sha256_of(args.augment)
+    return settings
+
+
 def cmd_train(args):
     import mxnet as mx
 
-    from .data import TextDataset, load_dataset, split
-    from .model import Crepe
-    from .train import fit, evaluate
+    from .data import load_dataset, split
+    from .train import evaluate, fit, make_dataset
 
     if not 0 < args.val_fraction < 1:
         raise UsageError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
-    out = args.out or Path("runs") / f"{args.dataset.replace(':', '-').replace('/', '_')}-{args.size}"
+    name = args.model if args.model == "word" else f"{args.size}"
+    out = args.out or Path("runs") / f"{args.dataset.replace(':', '-').replace('/', '_')}-{name}"
     data = load_dataset(args.dataset)
+    if data.get("overlap"):
+        print(f"dropped {data['overlap']} training rows whose text is also in the test file, so that the test "
+              "accuracy measures unseen text")
+    classes = _class_names(data, args.classes)
     texts, labels = data["train"]
     keep, held = split(len(texts), args.val_fraction, seed=args.seed)
     transform = None
@@ -101,8 +161,6 @@ def cmd_train(args):
         from .augment import Augmenter, load_mythes
 
         transform = Augmenter(load_mythes(args.augment), seed=args.seed)
-    train_set = TextDataset([texts[i] for i in keep], labels[keep], transform=transform)
-    val_set = TextDataset([texts[i] for i in held], labels[held])
     ctx = _contexts(args.cpu)
     if args.amp:
         if any(c.device_type != "gpu" for c in ctx):
@@ -111,46 +169,56 @@ def cmd_train(args):
 
         enable_mixed_precision()
     mx.random.seed(args.seed)
-    net = Crepe(len(data["classes"]), size=args.size)
+    net = _new_model(args, classes, [texts[i] for i in keep])
+    train_set, batchify = make_dataset(net, [texts[i] for i in keep], labels[keep], transform=transform,
+                                       seed=args.seed)
+    val_set, _ = make_dataset(net, [texts[i] for i in held], labels[held])
     net.initialize(ctx=ctx)
-    net.hybridize(static_alloc=True, static_shape=True)
-    print(f"training Crepe {args.size} on {args.dataset}: {len(train_set)} training, {len(val_set)} validation "
-          f"rows, {len(data['classes'])} classes, checkpoints in {out}")
+    net.hybridize(static_alloc=True, static_shape=args.model == "crepe")
+    what = "word CNN" if args.model == "word" else f"Crepe {args.size} ({args.arch})"
+    print(f"training {what} on {args.dataset}: {len(train_set)} training, {len(val_set)} validation "
+          f"rows, {len(classes)} classes, checkpoints in {out}")
     fit(net, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size, ctx=ctx, recipe=args.recipe,
-        lr=args.lr, out_dir=out, classes=data["classes"], resume=args.resume, seed=args.seed,
-        num_workers=args.workers, max_batches=args.max_batches)
+        lr=args.lr, out_dir=out, classes=classes, resume=args.resume, seed=args.seed,
+        num_workers=args.workers, max_batches=args.max_batches, batchify_fn=batchify, overwrite=args.overwrite,
+        run=_run_settings(args))
     if data.get("test") is not None:
-        result = evaluate(net, TextDataset(*data["test"]), ctx=ctx)
+        result = evaluate(net, make_dataset(net, *data["test"])[0], ctx=ctx, batchify_fn=batchify)
         print(f"test accuracy (last epoch's weights): {result['accuracy']:.3f} on {result['count']} rows")
     print(f"saved in {out}; try: python -m crepe predict --model {out} \"some text\"")
 
 
 def cmd_evaluate(args):
-    from .data import TextDataset, load_dataset
-    from .train import evaluate, load_model
+    from .data import load_evaluation_set
+    from .train import evaluate, load_model, make_dataset
 
     net, config = load_model(args.model)
-    data = load_dataset(args.dataset)
-    if data.get("test") is None:
-        raise UsageError(f"{args.dataset} has no test split")
-    if len(data["classes"]) != len(config["classes"]):
-        raise UsageError(f"{args.dataset} has {len(data['classes'])} classes but the model has {len(config['classes'])}")
-    result = evaluate(net, TextDataset(*data["test"]), batch_size=args.batch_size)
+    data = load_evaluation_set(args.dataset)
     classes = config["classes"]
-    print(f"accuracy {result['accuracy']:.4f} on {result['count']} rows")
+    if len(data["classes"]) != len(classes):
+        raise UsageError(f"{args.dataset} has {len(data['classes'])} classes but the model has {len(classes)}")
+    dataset, batchify = make_dataset(net, *data["rows"])
+    result = evaluate(net, dataset, batch_size=args.batch_size, batchify_fn=batchify)
+    print(f"accuracy {result['accuracy']:.4f} on {result['count']} rows of {args.dataset}")
     width = max(map(len, classes))
-    print(f"{'class':<{width}}  precision  recall")
-    for name, p, r in zip(classes, result["precision"], result["recall"]):
-        print(f"{name:<{width}}  {p:9.3f}  {r:6.3f}")
+    print(f"{'class':<{width}}  precision  recall  rows")
+    for name, p, r, n in zip(classes, result["precision"], result["recall"], result["confusion"].sum(axis=1)):
+        print(f"{name:<{width}}  {p:9.3f}  {r:6.3f}  {n:4d}")
+    if (result["confusion"].sum(axis=0) == 0).any():
+        print("(precision 0.000 for a class the model never predicted)")
     print("confusion matrix (rows: true, columns: predicted):")
     print(result["confusion"])
 
 
 def cmd_predict(args):
+    from .data import read_inputs
     from .train import load_model, predict
 
+    texts = list(args.texts) + (read_inputs(args.file) if args.file else [])
+    if not texts:
+        raise UsageError("nothing to classify: give texts on the command line or --file PATH")
     net, config = load_model(args.model)
-    for text, result in zip(args.texts, predict(net, args.texts, config["classes"])):
+    for text, result in zip(texts, predict(net, texts, config["classes"])):
         ranked = sorted(result.probabilities.items(), key=lambda item: -item[1])
         print(f"{result.label}\t" + ", ".join(f"{name} {p:.3f}" for name, p in ranked) + f"\t{text[:60]!r}")
 
@@ -158,8 +226,8 @@ def cmd_predict(args):
 def cmd_export(args):
     from .train import export, load_model
 
-    net, _ = load_model(args.model)
-    symbol, params = export(net, args.out or args.model / "exported" / "crepe")
+    net, config = load_model(args.model)
+    symbol, params = export(net, args.out or args.model / "exported" / config["model"])
     print(f"exported {symbol} and {params}")
 
 
@@ -175,8 +243,8 @@ def _terminate(signum, frame):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from .data import DataError
-    from .train import CheckpointError
+    from .checkpoint import CheckpointError
+    from .errors import DataError
 
     signal.signal(signal.SIGTERM, _terminate)      # a `kill` ends training like Ctrl-C: nothing half-written
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,

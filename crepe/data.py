@@ -12,20 +12,19 @@ backslashes where line breaks were), as the paper's models saw it.
 import ast
 import csv
 import gzip
-import hashlib
 import io
 import json
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from .download import download, sha256_of
+from .errors import DataError
 from .quantise import FRAME_LENGTH, encode
 
-__all__ = ["DataError", "AG_NEWS_CLASSES", "AG_NEWS", "AMAZON_CATEGORIES", "SAMPLE_DIR", "read_csv",
+__all__ = ["DataError", "AG_NEWS_CLASSES", "AG_NEWS", "AMAZON_CATEGORIES", "SAMPLE_DIR", "read_csv", "read_classes",
+           "drop_overlap", "load_evaluation_set", "read_inputs",
            "read_amazon_reviews", "download", "load_dataset", "TextDataset", "data_loader", "split"]
 
 #: The bundled sample's folder (written by ``scripts/make_sample.py``).
@@ -51,10 +50,6 @@ AMAZON_CATEGORIES = ("Books", "Clothing_Shoes_and_Jewelry", "Electronics", "Heal
 AMAZON_URL = "https://snap.stanford.edu/data/amazon/productGraph/categoryFiles/reviews_{}_5.json.gz"
 
 
-class DataError(ValueError):
-    """Input data that cannot be used; the message names the file and, where known, the line."""
-
-
 def _decode(path, raw):
     """Decode bytes as UTF-8 (a BOM is dropped), naming the line of the first bad byte."""
     try:
@@ -62,7 +57,7 @@ def _decode(path, raw):
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
         raise DataError(f"{path}, line {line}: not valid UTF-8 (byte {raw[error.start]:#04x} at offset "
-                        f"{error.start}); save the file as UTF-8") from None
+                        f"{error.start}); save the file as UTF-8") from error
 
 
 def _read_bytes(path):
@@ -120,7 +115,7 @@ def read_csv(path, num_classes=None, skip_bad=False):
         except StopIteration:
             break
         except csv.Error as error:
-            raise DataError(f"{path}, line {line}: malformed CSV ({error})") from None
+            raise DataError(f"{path}, line {line}: malformed CSV ({error})") from error
         if not row or all(not field.strip() for field in row):
             continue
         problem = None
@@ -172,7 +167,7 @@ def read_amazon_reviews(path, limit=None):
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as error:
-            raise DataError(f"{path}: damaged gzip file ({error}); delete it and download it again") from None
+            raise DataError(f"{path}: damaged gzip file ({error}); delete it and download it again") from error
     texts = []
     for number, line in enumerate(_decode(path, raw).splitlines(), start=1):
         if limit is not None and len(texts) >= limit:
@@ -192,96 +187,6 @@ def read_amazon_reviews(path, limit=None):
     return texts
 
 
-def sha256_of(path):
-    """The SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def download(url, path, sha256, timeout=30, progress=True, ssl_context=None):
-    """Download ``url`` to ``path`` if it is not there yet, verified against ``sha256``.
-
-    The transfer goes to a temporary file in the same folder, which is renamed to ``path`` only
-    once its checksum matches: an interrupted or corrupt download never leaves a file that looks
-    complete. An existing file is checked too, and replaced if it does not match.
-
-    Parameters
-    ----------
-    url : str
-        An ``https://`` address.
-    path : str or Path
-        Where the file belongs.
-    sha256 : str
-        The expected SHA-256 hex digest.
-    timeout : float, optional
-        Seconds without data before giving up (default 30).
-    progress : bool, optional
-        Show a tqdm progress bar (default True).
-    ssl_context : ssl.SSLContext, optional
-        Certificate checking to use instead of the system's (tests use a local server).
-
-    Returns
-    -------
-    Path
-        ``path``, verified.
-
-    Raises
-    ------
-    DataError
-        Not HTTPS, unreachable, an HTTP error, a timeout, or a checksum mismatch; the message says
-        which URL to fetch by hand and where to put the file.
-    """
-    from tqdm import tqdm
-
-    path = Path(path)
-    if not url.startswith("https://"):
-        raise DataError(f"refusing to download over an unencrypted connection: {url}")
-    if path.is_file():
-        if sha256_of(path) == sha256:
-            return path
-        raise DataError(f"{path} exists but its SHA-256 does not match the pinned checksum; delete it "
-                        f"and run again, or fetch {url} by hand")
-    by_hand = f"fetch {url} by hand (e.g. in a browser) and save it as {path}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            try:
-                response = urllib.request.urlopen(url, timeout=timeout, context=ssl_context)
-            except urllib.error.HTTPError as error:
-                raise DataError(f"{url}: HTTP {error.code} {error.reason}; {by_hand}") from None
-            except (urllib.error.URLError, OSError) as error:
-                reason = getattr(error, "reason", error)
-                raise DataError(f"could not reach {url} ({reason}); {by_hand}") from None
-            with response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
-                    while True:
-                        try:
-                            block = response.read(1 << 16)
-                        except (OSError, ValueError) as error:
-                            raise DataError(f"{url}: the transfer broke off ({error}); run again, or {by_hand}") from None
-                        if not block:
-                            break
-                        out.write(block)
-                        bar.update(len(block))
-            if total is not None and out.tell() != total:
-                raise DataError(f"{url}: the transfer was cut short ({out.tell()} of {total} bytes); run "
-                                f"again, or {by_hand}")
-        got = sha256_of(temporary)
-        if got != sha256:
-            raise DataError(f"{url}: the download's SHA-256 is {got}, expected {sha256}; the file was "
-                            f"discarded. Run again, or {by_hand}")
-        os.replace(temporary, path)
-        return path
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
 def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     """Load a data set by name, as the command line names them.
 
@@ -290,7 +195,9 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     name : str
         ``"sample"`` (bundled, the default everywhere), ``"ag_news"`` (downloaded and verified into
         the cache), ``"amazon"`` (McAuley files placed in ``<cache>/amazon/``), or ``"csv:PATH"``
-        (a training CSV in the AG News layout; a ``test.csv`` beside a ``train.csv`` is used too).
+        (a training CSV in the AG News layout; a ``test.csv`` beside a ``train.csv`` is used too,
+        and training rows whose text also appears there are dropped; class names come from a
+        ``classes.txt`` beside the file when there is one).
     cache : str or Path, optional
         The download cache (default ``data/cache``, or ``$CREPE_DATA``).
     download_missing : bool, optional
@@ -301,8 +208,9 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     Returns
     -------
     dict
-        ``train`` and ``test``: (texts, labels) pairs (``test`` may be None for a lone CSV), and
-        ``classes``: the class names.
+        ``train`` and ``test``: (texts, labels) pairs (``test`` may be None for a lone CSV),
+        ``classes``: the class names, and for ``csv:`` ``overlap``: training rows dropped because
+        the test file holds the same text.
 
     Examples
     --------
@@ -333,8 +241,127 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
         test_path = path.with_name("test.csv") if path.name == "train.csv" else None
         test = read_csv(test_path)[:2] if test_path and test_path.is_file() else None
         count = int(max(train[1].max(), test[1].max() if test else 0)) + 1
-        return {"classes": tuple(f"class {i + 1}" for i in range(count)), "train": train, "test": test}
+        classes = read_classes(path.with_name("classes.txt"), count)
+        overlap = 0
+        if test is not None:
+            train, overlap = drop_overlap(train, test[0])
+            if not train[0]:
+                raise DataError(f"{path}: every training row also appears in {test_path}; nothing is left to train on")
+        return {"classes": classes, "train": train, "test": test, "overlap": overlap}
     raise DataError(f"unknown dataset {name!r}: use sample, ag_news, amazon or csv:PATH")
+
+
+def read_classes(path, count):
+    """Class names from a ``classes.txt`` (one per line, line N naming label N), if the file exists.
+
+    Parameters
+    ----------
+    path : Path
+        The file; when it does not exist the names are "class 1" ... "class <count>".
+    count : int
+        How many classes the labels need at least (the highest 1-based label).
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    DataError
+        A blank line between names, a repeated name, or fewer names than the labels need.
+
+    Examples
+    --------
+    >>> read_classes(Path("no-such-folder/classes.txt"), 2)
+    ('class 1', 'class 2')
+    """
+    path = Path(path)
+    if not path.is_file():
+        return tuple(f"class {i + 1}" for i in range(count))
+    names = _decode(path, _read_bytes(path)).rstrip("\n").splitlines()
+    for line, name in enumerate(names, start=1):
+        if not name.strip():
+            raise DataError(f"{path}, line {line}: an empty class name (line N names label N)")
+        if name in names[:line - 1]:
+            raise DataError(f"{path}, line {line}: the class name {name!r} appears twice")
+    if len(names) < count:
+        raise DataError(f"{path} names {len(names)} classes, but the data has label {count}")
+    return tuple(name.strip() for name in names)
+
+
+def drop_overlap(train, test_texts):
+    """Remove training rows whose text also appears in the test set.
+
+    A test row that was trained on measures memory, not reading; real corpora (and hand-made
+    splits) do contain such duplicates.
+
+    Returns
+    -------
+    ((list of str, numpy.ndarray), int)
+        The remaining training rows and how many were dropped.
+
+    Examples
+    --------
+    >>> (texts, labels), dropped = drop_overlap((["a", "b", "c"], np.array([0, 1, 0])), ["b"])
+    >>> texts, labels.tolist(), dropped
+    (['a', 'c'], [0, 0], 1)
+    """
+    seen = set(test_texts)
+    keep = [i for i, text in enumerate(train[0]) if text not in seen]
+    return ([train[0][i] for i in keep], np.asarray(train[1])[keep]), len(train[0]) - len(keep)
+
+
+def load_evaluation_set(name, cache=None):
+    """The rows to score for ``name``: every row of the file for ``csv:FILE``, else the test split.
+
+    Returns
+    -------
+    dict
+        ``classes`` and ``rows`` (texts, labels).
+
+    Examples
+    --------
+    >>> data = load_evaluation_set("sample")
+    >>> len(data["rows"][0]), data["classes"][0]
+    (400, 'World')
+    """
+    if name.startswith("csv:"):
+        path = Path(name[4:])
+        texts, labels, _ = read_csv(path)
+        return {"classes": read_classes(path.with_name("classes.txt"), int(labels.max()) + 1), "rows": (texts, labels)}
+    data = load_dataset(name, cache=cache)
+    if data.get("test") is None:
+        raise DataError(f"{name} has no test split")
+    return {"classes": data["classes"], "rows": data["test"]}
+
+
+def read_inputs(path):
+    """Texts to classify from a file: the text fields of a CSV (``.csv``), else one text per line.
+
+    Blank lines are skipped. A CSV may be in the training layout (label first) or hold only text.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "inputs.txt")
+    >>> _ = open(path, "w").write("First headline\\n\\nSecond headline\\n")
+    >>> read_inputs(path)
+    ['First headline', 'Second headline']
+    """
+    path = Path(path)
+    text = _decode(path, _read_bytes(path))
+    if path.suffix.lower() == ".csv":
+        try:
+            rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if any(f.strip() for f in row)]
+        except csv.Error as error:
+            raise DataError(f"{path}: malformed CSV ({error})") from error
+        labelled = all(len(row) >= 2 and row[0].strip().isdigit() for row in rows)
+        texts = [" ".join(reversed(row[1:] if labelled else row)) for row in rows]
+    else:
+        texts = [line for line in text.splitlines() if line.strip()]
+    if not texts:
+        raise DataError(f"{path}: no texts to classify")
+    return texts
 
 
 def _load_amazon(folder, limit):
@@ -376,6 +403,19 @@ def split(count, fraction, seed=0):
     return np.sort(order[cut:]), np.sort(order[:cut])
 
 
+def _takes_two_arguments(function):
+    """Whether ``function`` can be called with two positional arguments."""
+    import inspect
+
+    try:
+        inspect.signature(function).bind("text", None)
+    except TypeError:
+        return False
+    except ValueError:                       # no signature (some builtins): call it with the text only
+        return False
+    return True
+
+
 class TextDataset:
     """A Gluon-compatible dataset of (index frame, label) pairs, encoded on access.
 
@@ -385,9 +425,14 @@ class TextDataset:
     labels : sequence of int
         0-based classes.
     transform : callable, optional
-        Applied to each text before encoding (e.g. thesaurus augmentation).
+        Applied to each text before encoding (e.g. thesaurus augmentation). One that takes two
+        arguments is called as ``transform(text, rng)`` with a ``numpy.random.RandomState`` seeded
+        by (``seed``, epoch, row): the same draw with or without worker processes, and after a
+        resume. One that takes one argument is called as ``transform(text)``.
     length : int, optional
         Frame length (default 1014).
+    seed : int, optional
+        The run's seed, for ``transform``.
 
     Examples
     --------
@@ -397,18 +442,25 @@ class TextDataset:
     ((1014,), dtype('uint8'), 1)
     """
 
-    def __init__(self, texts, labels, transform=None, length=FRAME_LENGTH):
+    def __init__(self, texts, labels, transform=None, length=FRAME_LENGTH, seed=0):
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         self.texts, self.labels = list(texts), np.asarray(labels, dtype=np.int32)
-        self.transform, self.length = transform, length
+        self.transform, self.length, self.seed, self.epoch = transform, length, seed, 0
+        self._seeded = transform is not None and _takes_two_arguments(transform)
+
+    def set_epoch(self, epoch):
+        """Which epoch the next items are for (``fit`` calls it before each epoch)."""
+        self.epoch = epoch
 
     def __len__(self):
         return len(self.texts)
 
     def __getitem__(self, index):
         text = self.texts[index]
-        if self.transform is not None:
+        if self._seeded:
+            text = self.transform(text, np.random.RandomState([self.seed, self.epoch, int(index)]))
+        elif self.transform is not None:
             text = self.transform(text)
         return encode(text, self.length)[0], self.labels[index]
 

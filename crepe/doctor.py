@@ -4,6 +4,12 @@ It reports, each with ``ok`` or ``!!``: Python and package versions against the 
 ``requirements/``, MXNet's build features, every GPU with its compute capability and whether this
 MXNet has kernels for it (decided by a real forward pass compared with the CPU, not by a table
 alone), a short throughput figure per device, and which data sets are present.
+
+Exit status: 0 when every check passed ("all good"), 1 when something needs attention (each such
+line starts with ``!!``): a version that differs from the pins, a GPU this MXNet cannot use (an
+H100/H200 has no MXNet 1.9.1 kernels at all; a supported card with the CPU build installed needs
+``make setup GPU=1``), a GPU that fails its test convolution, or a missing bundled sample. No GPU
+at all is not a problem: the workshop runs on the CPU.
 """
 import platform
 import re
@@ -123,6 +129,9 @@ def run(out=print):
         supported = has_kernels_for(capability)
         text = (f"GPU {index}: {name}, compute capability {capability}: MXNet 1.9.1 "
                 f"{'has' if supported else 'has NO'} kernels for it")
+        if not supported:
+            line(False, text + "; no MXNet 1.9.1 build can use this card, so training runs on the CPU")
+            continue
         if not cuda_build:
             line(False, text + "; but this MXNet is the CPU build: run `make setup GPU=1` (mxnet-cu112)")
             continue

@@ -43,6 +43,9 @@ def saliency_frame(net, frame, ctx=None, target=None):
     >>> scores.shape, bool((scores[3:] == 0).all())
     ((1014,), True)
     """
+    if getattr(net, "architecture", {}).get("norm"):
+        raise ValueError("explain supports Crepe without batch normalisation (its feature extractor runs in "
+                         "training mode, where batch statistics of one text would be wrong)")
     ctx = ctx or mx.cpu()
     x = mx.nd.array(one_hot(frame), ctx=ctx)                               # (1, 69, 1014)
     x.attach_grad()
@@ -51,7 +54,7 @@ def saliency_frame(net, frame, ctx=None, target=None):
     # workspace, and its backward pass returns wrong gradients. The classifier, which has dropout,
     # runs in predict mode.
     with autograd.record(train_mode=True):
-        features = net.features(x)                                         # (1, 8704)
+        features = net.feature_vector(x)                                   # (1, 8704) or (1, 1536)
         with autograd.predict_mode():
             logits = net.classifier(features)                              # (1, classes)
         label = int(logits.argmax(axis=1).asscalar()) if target is None else int(target)

@@ -23,10 +23,43 @@ from mxnet.gluon import nn
 from .arithmetic import CREPE_LAYERS, crepe_shape_walk
 from .quantise import FRAME_LENGTH, NUM_CHARS
 
-__all__ = ["SIZES", "Crepe", "summary", "parameter_count"]
+__all__ = ["SIZES", "ARCHITECTURES", "Crepe", "summary", "parameter_count"]
 
 #: (feature maps per convolution, units per dense layer, initialisation std) by size.
 SIZES = {"small": (256, 1024, 0.05), "large": (1024, 2048, 0.02)}
+
+#: What may differ around the six convolutions and three poolings. ``paper`` is the original network;
+#: ``workshop`` is the one that leaves chance level within a CPU budget (benchmarks/README.md, "Learning").
+ARCHITECTURES = {
+    "paper": {"head": "flatten", "norm": None, "init": "gaussian", "dropout": 0.5},
+    "workshop": {"head": "max", "norm": None, "init": "he", "dropout": 0.2},
+}
+
+
+class ConvBlock(gluon.HybridBlock):
+    """Conv1D, then optionally batch normalisation, then ReLU.
+
+    MXNet 1.9.1's oneDNN CPU path fails on ``BatchNorm`` after a second ``Conv1D`` (``!is_view``), so
+    the normalisation runs on a 4-D view: (N, C, T) -> (N, C, T, 1) -> BatchNorm -> (N, C, T).
+
+    Examples
+    --------
+    >>> block = ConvBlock(8, 3, in_channels=4, norm="batch"); block.initialize()
+    >>> block(mx.nd.ones((2, 4, 10))).shape
+    (2, 8, 8)
+    """
+
+    def __init__(self, channels, width, in_channels, norm=None, **init):
+        super().__init__()
+        with self.name_scope():
+            self.conv = nn.Conv1D(channels, width, in_channels=in_channels, use_bias=norm is None, **init)
+            self.norm = nn.BatchNorm(in_channels=channels) if norm == "batch" else None
+
+    def hybrid_forward(self, F, x):
+        x = self.conv(x)                                                   # (N, C, T')
+        if self.norm is not None:
+            x = F.squeeze(self.norm(F.expand_dims(x, axis=3)), axis=3)
+        return F.relu(x)
 
 
 class Crepe(gluon.HybridBlock):
@@ -40,6 +73,15 @@ class Crepe(gluon.HybridBlock):
         The paper's two configurations (default "small").
     dropout : float, optional
         Dropout before each of the last two dense layers (default 0.5).
+    head : {"flatten", "max"}, optional
+        ``flatten`` (the paper's): the last pooling's output, flattened (8,704 values for small), then
+        two dense layers and the output. ``max``: each of the six convolutions' outputs reduced by max
+        over time and concatenated (6 x 256 values for small), then dropout and the output layer.
+    norm : {None, "batch"}, optional
+        Batch normalisation after every convolution (default None, as in the paper).
+    init : {"gaussian", "he"}, optional
+        ``gaussian`` (the paper's): weights and biases from N(0, std) with the size's std; ``he``:
+        He-normal convolution weights, zero biases.
 
     Examples
     --------
@@ -48,41 +90,75 @@ class Crepe(gluon.HybridBlock):
     >>> net.initialize()
     >>> net(mx.nd.zeros((2, 1014), dtype="uint8")).shape
     (2, 4)
+    >>> workshop = Crepe(4, **ARCHITECTURES["workshop"]); workshop.initialize()
+    >>> workshop(mx.nd.zeros((2, 1014), dtype="uint8")).shape
+    (2, 4)
     """
 
-    def __init__(self, num_classes, size="small", dropout=0.5, **kwargs):
+    def __init__(self, num_classes, size="small", dropout=0.5, head="flatten", norm=None, init="gaussian", **kwargs):
         super().__init__(**kwargs)
         if size not in SIZES:
             raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        for name, value, allowed in (("head", head, ("flatten", "max")), ("norm", norm, (None, "batch")),
+                                     ("init", init, ("gaussian", "he"))):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         filters, units, std = SIZES[size]
         self.num_classes, self.size = num_classes, size
-        init = {"weight_initializer": mx.init.Normal(std), "bias_initializer": mx.init.Normal(std)}
+        self.architecture = {"head": head, "norm": norm, "init": init, "dropout": dropout}
+        gaussian = {"weight_initializer": mx.init.Normal(std), "bias_initializer": mx.init.Normal(std)}
+        conv_init = gaussian if init == "gaussian" else {
+            "weight_initializer": mx.init.MSRAPrelu(factor_type="in", slope=0.0), "bias_initializer": "zeros"}
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="features_")
             with self.features.name_scope():
                 channels = NUM_CHARS
                 for _, kind, width in CREPE_LAYERS:
-                    if kind == "conv":
-                        self.features.add(nn.Conv1D(filters, width, activation="relu", in_channels=channels, **init))
-                        channels = filters
-                    else:
+                    if kind == "pool":
                         self.features.add(nn.MaxPool1D(width, width))
-                self.features.add(nn.Flatten())
-            flat = crepe_shape_walk(FRAME_LENGTH, filters)[-1][1]          # 8704 small, 34816 large
+                    elif norm is None and init == "gaussian":          # the paper's layers, as they were
+                        self.features.add(nn.Conv1D(filters, width, activation="relu", in_channels=channels,
+                                                    **conv_init))
+                    else:
+                        self.features.add(ConvBlock(filters, width, channels, norm, **conv_init))
+                    channels = filters
+                if head == "flatten":
+                    self.features.add(nn.Flatten())
             self.classifier = nn.HybridSequential(prefix="classifier_")
             with self.classifier.name_scope():
-                for in_units in (flat, units):
-                    self.classifier.add(nn.Dense(units, activation="relu", in_units=in_units, **init),
-                                        nn.Dropout(dropout))
-                self.classifier.add(nn.Dense(num_classes, in_units=units, **init))
+                if head == "flatten":
+                    flat = crepe_shape_walk(FRAME_LENGTH, filters)[-1][1]      # 8704 small, 34816 large
+                    dense_init = gaussian if init == "gaussian" else {}
+                    for in_units in (flat, units):
+                        self.classifier.add(nn.Dense(units, activation="relu", in_units=in_units, **dense_init),
+                                            nn.Dropout(dropout))
+                    self.classifier.add(nn.Dense(num_classes, in_units=units, **dense_init))
+                else:
+                    # Small output weights: the pooled maxima are large, and big initial logits stall Adam.
+                    self.classifier.add(nn.Dropout(dropout),
+                                        nn.Dense(num_classes, in_units=filters * self.convolutions,
+                                                 weight_initializer=mx.init.Normal(0.01)))
+
+    convolutions = sum(kind == "conv" for _, kind, _ in CREPE_LAYERS)      # 6
+
+    def feature_vector(self, x, F=mx.nd):
+        """What the classifier reads, from one-hot input (N, 69, T): flattened maps or pooled maxima."""
+        if self.architecture["head"] == "flatten":
+            return self.features(x)                                # (N, 8704) small
+        pooled = []
+        for layer in self.features:
+            x = layer(x)
+            if not isinstance(layer, nn.MaxPool1D):
+                pooled.append(F.max(x, axis=2))                    # (N, filters): max over time
+        return F.concat(*pooled, dim=1)                            # (N, 6 * filters)
 
     def hybrid_forward(self, F, x):
         x = F.one_hot(x, depth=NUM_CHARS + 1)                     # (N, 1014, 70)
         x = F.slice_axis(x, axis=2, begin=1, end=None)             # (N, 1014, 69): drop "no character"
         x = F.transpose(x, axes=(0, 2, 1))                         # (N, 69, 1014)
-        return self.classifier(self.features(x))                   # (N, classes)
+        return self.classifier(self.feature_vector(x, F))          # (N, classes)
 
 
 def parameter_count(block):
@@ -93,6 +169,9 @@ def parameter_count(block):
     >>> net = Crepe(4); net.initialize()
     >>> parameter_count(net)
     11337988
+    >>> workshop = Crepe(4, **ARCHITECTURES["workshop"]); workshop.initialize()
+    >>> parameter_count(workshop)
+    1376516
     """
     return sum(p.data().size for p in block.collect_params().values())
 
@@ -123,8 +202,16 @@ def summary(net, length=FRAME_LENGTH):
     """
     x = mx.nd.zeros((1, NUM_CHARS, length))
     rows = [("one-hot input", x.shape[1:], 0)]
-    for layer in list(net.features) + list(net.classifier):
+    pooled = 0
+    for layer in net.features:
         x = layer(x)
-        name = type(layer).__name__.lower()
-        rows.append((name, x.shape[1:], parameter_count(layer)))
+        rows.append((type(layer).__name__.lower(), x.shape[1:], parameter_count(layer)))
+        if net.architecture["head"] == "max" and not isinstance(layer, nn.MaxPool1D):
+            pooled += x.shape[1]
+    if pooled:
+        x = mx.nd.zeros((1, pooled))
+        rows.append(("max over time", x.shape[1:], 0))
+    for layer in net.classifier:
+        x = layer(x)
+        rows.append((type(layer).__name__.lower(), x.shape[1:], parameter_count(layer)))
     return rows

@@ -7,9 +7,10 @@ and expands to one-hot only where a float tensor is needed.
 The alphabet
 ------------
 ``ALPHABET`` is the talk's 69 characters: 26 letters, 10 digits, 32 punctuation marks and the
-space. The paper speaks of 70 characters, the 69 printable ones plus the newline. The original
-Lua code (``zhangxiangxiao/Crepe``, ``train/config.lua``) lists ``-`` twice and has neither space
-nor newline, so it has 68 distinct characters and one input row that is always zero. Here a
+space. The paper speaks of 70: 26 letters, 10 digits, 33 "other characters" (its list holds ``-``
+twice, so 32 distinct) and the newline, with no space. The original Lua code
+(``zhangxiangxiao/Crepe``, ``train/config.lua``) has that list without the newline, so it has 68
+distinct characters and one input row that is always zero. Here a
 newline, like every character outside the alphabet, maps to "no character".
 
 Quantisation rules (the original's ``Data:stringToTensor`` after commit 56a2770, "Fix data

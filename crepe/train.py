@@ -1,157 +1,68 @@
-"""Training, evaluation, prediction, checkpoints and export for Crepe.
+"""Training, evaluation, prediction and export for Crepe and the word CNN.
 
-A model directory holds:
-
-- ``config.json``: what model this is (size, classes, frame length, alphabet, format version);
-- ``epoch-NNNN.params`` / ``epoch-NNNN.states``: weights and optimiser state after epoch N;
-- ``best.params``: the weights with the best *validation* accuracy so far;
-- ``state.json``: the last completed epoch, the history, and the SHA-256 of each file it names.
-
-Every file is written to a temporary name and renamed into place, and ``state.json`` is written
-last: it only ever names files that are complete, so an interrupted run loses at most the epoch
-in progress. Model selection never looks at the test set.
+Checkpoints go to a model directory whose format lives in :mod:`crepe.checkpoint`: one commit per
+epoch, interrupt-safe, nothing unpickled. Model selection uses the validation split only, never the
+test set.
 """
-import json
+import contextlib
 import os
+import signal
 import sys
 import time
 import warnings
 from collections import namedtuple
+from dataclasses import dataclass
 from pathlib import Path
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from .data import data_loader, sha256_of
-from .model import Crepe
-from .quantise import ALPHABET, FRAME_LENGTH, encode
+from . import checkpoint
+from .checkpoint import (FORMAT_VERSION, CheckpointError, build_model, is_word_model, load_model, model_config,
+                         save_config)
+from .data import data_loader
+from .quantise import FRAME_LENGTH, encode
 
-__all__ = ["CheckpointError", "RECIPES", "FORMAT_VERSION", "enable_mixed_precision", "fit", "evaluate", "predict", "Prediction",
-           "save_config", "load_model", "export", "load_exported", "plot_confusion", "plot_history"]
-
-#: Version of the model-directory layout; a newer one is refused with a clear message.
-FORMAT_VERSION = 1
+__all__ = ["CheckpointError", "RECIPES", "FORMAT_VERSION", "enable_mixed_precision", "fit", "evaluate", "predict",
+           "Prediction", "learning_rate", "make_dataset", "model_config", "save_config", "build_model", "load_model",
+           "export", "load_exported", "plot_confusion", "plot_history", "plot_learning_curve"]
 
 #: Training recipes by name. ``paper`` is the original's; ``workshop`` learns within a CPU budget
-#: of minutes (see the README's "Training recipes" for the measurements behind it).
+#: of minutes (benchmarks/README.md, "Learning", has the measurements behind it).
 RECIPES = {
     "paper": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "wd": 1e-5, "halve_every": 3, "halvings": 10},
-    "workshop": {"optimizer": "adam", "lr": 5e-4, "wd": 0.0, "halve_every": None, "halvings": 0},
+    "workshop": {"optimizer": "adam", "lr": 2e-3, "wd": 0.0, "warmup_steps": 50, "decay": "cosine"},
 }
-
-
-class CheckpointError(RuntimeError):
-    """A model directory or checkpoint that cannot be used; the message says which file and why."""
-
 
 Prediction = namedtuple("Prediction", ["label", "probabilities"])
 
-
-# ----------------------------------------------------------------------------- files
-
-
-def _atomic(path, write):
-    """Call ``write(temporary_path)`` and rename the result to ``path``; return its SHA-256."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(str(temporary))
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        digest = sha256_of(temporary)
-        os.replace(temporary, path)
-        return digest
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+#: If set, fit writes "epoch step" to this file after every step: a position an outside process
+#: (a monitor, or a test that must interrupt mid-epoch) can wait for instead of guessing with sleeps.
+PROGRESS_FILE_VARIABLE = "CREPE_PROGRESS_FILE"
 
 
-def _write_json(path, value):
-    def write(temporary):
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=1)
-    _atomic(path, write)
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: missing; is {Path(path).parent} a model directory written by "
-                              "`python -m crepe train`?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path}: damaged ({error})") from None
-
-
-def save_config(directory, net, classes, recipe=None):
-    """Write ``config.json`` describing ``net`` into ``directory`` (created if needed)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_json(directory / "config.json", {
-        "format": FORMAT_VERSION, "model": "crepe", "size": net.size, "classes": list(classes),
-        "frame_length": FRAME_LENGTH, "alphabet": ALPHABET, "recipe": recipe})
-
-
-def _read_config(directory):
-    config = _read_json(Path(directory) / "config.json")
-    if not isinstance(config, dict) or config.get("model") != "crepe":
-        raise CheckpointError(f"{directory}/config.json does not describe a Crepe model")
-    if config.get("format", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{directory} was written by a newer version of this workshop (format "
-                              f"{config['format']}, this one reads up to {FORMAT_VERSION}); update the repository")
-    if config.get("alphabet") != ALPHABET or config.get("frame_length") != FRAME_LENGTH:
-        raise CheckpointError(f"{directory} was trained with a different alphabet or frame length")
-    return config
-
-
-def _load_parameters(net, path, ctx):
-    """Load weights into ``net``, turning shape mismatches into one clear sentence."""
-    try:
-        net.load_parameters(str(path), ctx=ctx)
-    except (AssertionError, mx.base.MXNetError, ValueError) as error:
-        text = str(error).strip().splitlines()
-        detail = next((line for line in text if "shape" in line.lower()), text[0] if text else "")
-        raise CheckpointError(f"{path} does not fit this model (Crepe {net.size}, {net.num_classes} classes): "
-                              f"{detail[:200]}") from None
-
-
-def _verify(path, expected):
-    if not Path(path).is_file():
-        raise CheckpointError(f"{path}: missing")
-    if expected and sha256_of(path) != expected:
-        raise CheckpointError(f"{path}: damaged (its checksum does not match the one recorded when it was "
-                              "written); use an earlier epoch or train again")
-
-
-def load_model(directory, ctx=None, which="best"):
-    """Rebuild a trained Crepe from a model directory.
-
-    Parameters
-    ----------
-    directory : str or Path
-    ctx : mxnet.Context or list, optional
-        Where to put the weights (default CPU).
-    which : {"best", "last"}, optional
-        The best-validation weights (default) or the last completed epoch's.
+def make_dataset(net, texts, labels, transform=None, seed=0):
+    """The dataset and batchify function that feed ``net``: index frames for Crepe, token ids for words.
 
     Returns
     -------
-    (Crepe, dict)
-        The network (hybridised) and its configuration (with ``classes``).
+    (dataset, callable or None)
+        Pass both to :func:`fit` or :func:`evaluate` (``batchify_fn``).
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory}: no such model directory")
-    config = _read_config(directory)
-    state = _read_json(directory / "state.json")
-    name = "best.params" if which == "best" else state["params"]
-    _verify(directory / name, state["sha256"].get(name))
-    net = Crepe(len(config["classes"]), size=config["size"])
-    _load_parameters(net, directory / name, ctx or mx.cpu())
-    net.hybridize(static_alloc=True, static_shape=True)
-    return net, config
+    if is_word_model(net):
+        from .words import WordDataset, word_batchify
+
+        if transform is not None:        # words: augmented once, each row with its own seeded draw
+            from .data import _takes_two_arguments
+
+            seeded = _takes_two_arguments(transform)
+            texts = [transform(text, np.random.RandomState([seed, 0, i])) if seeded else transform(text)
+                     for i, text in enumerate(texts)]
+        return WordDataset(texts, labels, net.vocab), word_batchify(net.vocab)
+    from .data import TextDataset
+
+    return TextDataset(texts, labels, transform=transform, seed=seed), None
 
 
 # ----------------------------------------------------------------------------- training
@@ -174,11 +85,28 @@ def _as_list(ctx):
     return list(ctx) if isinstance(ctx, (list, tuple)) else [ctx or mx.cpu()]
 
 
-def _learning_rate(recipe, epoch, base):
-    """The recipe's learning rate for 0-based ``epoch``."""
-    if recipe["halve_every"]:
-        return base * 0.5 ** min(epoch // recipe["halve_every"], recipe["halvings"])
-    return base
+def learning_rate(recipe, step, total_steps, steps_per_epoch, base):
+    """The recipe's learning rate for 0-based ``step`` of ``total_steps``.
+
+    ``paper``: halved every ``halve_every`` epochs. ``workshop``: a linear warm-up over
+    ``warmup_steps`` (or a quarter of a shorter run), then a cosine decay to zero at ``total_steps``.
+
+    Examples
+    --------
+    >>> workshop = RECIPES["workshop"]
+    >>> [round(learning_rate(workshop, s, 1000, 100, 2e-3), 6) for s in (0, 49, 525, 999)]
+    [4e-05, 0.002, 0.001, 0.0]
+    >>> learning_rate(RECIPES["paper"], 650, 3000, 100, 0.01)     # epoch 7: halved twice
+    0.0025
+    """
+    if recipe.get("halve_every"):
+        return base * 0.5 ** min(step // steps_per_epoch // recipe["halve_every"], recipe["halvings"])
+    warm = min(recipe.get("warmup_steps", 0), total_steps // 4)       # a short run warms up for a quarter
+    factor = min(1.0, (step + 1) / warm) if warm else 1.0
+    if recipe.get("decay") == "cosine":
+        progress = min(max(step - warm, 0) / max(total_steps - warm, 1), 1.0)
+        factor *= 0.5 * (1 + np.cos(np.pi * progress))
+    return base * factor
 
 
 def _make_trainer(net, recipe, lr, ctx):
@@ -186,7 +114,9 @@ def _make_trainer(net, recipe, lr, ctx):
     if "momentum" in recipe:
         options["momentum"] = recipe["momentum"]
     kvstore = "device" if len(ctx) > 1 else None
-    return gluon.Trainer(net.collect_params(), recipe["optimizer"], options, kvstore=kvstore)
+    # update_on_kvstore=False keeps the optimiser state where crepe.checkpoint can save it as NDArrays.
+    return gluon.Trainer(net.collect_params(), recipe["optimizer"], options, kvstore=kvstore,
+                         update_on_kvstore=False if kvstore else None)
 
 
 def enable_mixed_precision():
@@ -227,16 +157,150 @@ def train_step(net, trainer, loss_fn, data, label, ctx, amp=False):
     return loss_sum, correct
 
 
+@contextlib.contextmanager
+def _plain_signals():
+    """Default signal handling while DataLoader workers are forked, so that they inherit none of ours.
+
+    A worker then ignores Ctrl-C (the parent handles it and ends the pool) and dies on SIGTERM.
+    """
+    if sys.platform == "win32" or not _in_main_thread():
+        yield
+        return
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _in_main_thread():
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+@dataclass
+class _Loop:
+    """What stays fixed for every epoch of one :func:`fit` call."""
+    net: object
+    trainer: object
+    recipe: dict
+    base_lr: float
+    ctx: list
+    batch_size: int
+    steps: int                  # per epoch
+    total: int                  # planned steps in all (a time budget may shorten it)
+    seed: int
+    num_workers: int
+    batchify_fn: object
+    amp: bool
+    eval_every: int
+    progress: bool
+    time_budget: float
+    trained: float = 0.0        # seconds of training so far in this call
+    first_step: int = 0         # where this call started (after a resume, not 0)
+
+
+def _start(loop, out_dir, resume, overwrite, classes, run, log):
+    """Restore a run from ``out_dir`` (``resume``) or prepare a fresh one; return (history, epoch, best)."""
+    net = loop.net
+    if out_dir is None:
+        return [], 0, (None, -1.0)
+    if not resume:
+        _check_writable(out_dir)
+        checkpoint.prepare_directory(out_dir, overwrite)
+        save_config(out_dir, net, classes or [str(i) for i in range(net.num_classes)], run)
+        return [], 0, (None, -1.0)
+    if not (out_dir / "state.json").is_file():
+        raise CheckpointError(f"nothing to resume in {out_dir}: no state.json")
+    config = checkpoint.read_config(out_dir)
+    if config["format"] < 2:
+        raise CheckpointError(f"{out_dir} was written by an earlier version that stored the optimiser state as a "
+                              "pickle, which this version never reads; train again into a new directory")
+    wanted = model_config(net, config["classes"])
+    changed = [key for key in ("model", "size", "architecture") if config.get(key) != wanted.get(key)]
+    if changed or len(config["classes"]) != net.num_classes:
+        raise CheckpointError(f"{out_dir} holds another model than this one (it differs in "
+                              f"{', '.join(changed) or 'the number of classes'}); train into a new directory")
+    changed = checkpoint.differences(config.get("run", {}), run)
+    if changed:
+        raise CheckpointError(f"{out_dir} was trained with other settings, so --resume would mix two runs "
+                              f"({'; '.join(changed)}); resume with the same settings or use --overwrite")
+    state = checkpoint.read_state(out_dir)
+    for name in (state["params"], state["states"]):
+        checkpoint.verify(out_dir / name, state["sha256"].get(name))
+    checkpoint.load_parameters(net, out_dir / state["params"], loop.ctx)
+    checkpoint.load_optimizer(loop.trainer, out_dir / state["states"], state.get("optimizer"))
+    log(f"resuming from {out_dir} after epoch {state['epoch']}")
+    return state["history"], state["epoch"], (state.get("best"), state.get("best_accuracy", -1.0))
+
+
+def _train_epoch(loop, epoch, train_set, val_set, loss_fn, epochs):
+    """One epoch: the seeded batches, the per-step learning rate, the curve; returns the history entry."""
+    from tqdm import tqdm                # plain text bars: the same in a terminal and a notebook
+
+    mx.random.seed(loop.seed + epoch)
+    if hasattr(train_set, "set_epoch"):
+        train_set.set_epoch(epoch)       # seeds augmentation by (seed, epoch, row)
+    with _plain_signals():               # worker processes are forked here
+        loader = gluon.data.DataLoader(train_set, batch_size=loop.batch_size, num_workers=loop.num_workers,
+                                       sampler=_Permutation(len(train_set), loop.seed + epoch),
+                                       last_batch="discard" if len(train_set) > loop.batch_size else "keep",
+                                       thread_pool=False, batchify_fn=loop.batchify_fn)
+    progress_file = os.environ.get(PROGRESS_FILE_VARIABLE)
+    ctx, steps = loop.ctx, loop.steps
+    total_loss, total_correct, seen = mx.nd.zeros(1, ctx=ctx[0]), mx.nd.zeros(1, ctx=ctx[0]), 0
+    curve, paused = [], 0.0
+    started = time.perf_counter()
+    with tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", disable=not loop.progress,
+              leave=False, file=sys.stdout, mininterval=2.0) as bar:
+        for step, (data, label) in enumerate(loader):
+            position = epoch * steps + step
+            if step >= steps or position >= loop.total:
+                break
+            loop.trainer.set_learning_rate(learning_rate(loop.recipe, position, loop.total, steps, loop.base_lr))
+            loss_sum, correct = train_step(loop.net, loop.trainer, loss_fn, data, label, ctx, amp=loop.amp)
+            total_loss += loss_sum
+            total_correct += correct
+            seen += data.shape[0]
+            bar.update(1)
+            if progress_file:
+                total_loss.wait_to_read()
+                Path(progress_file).write_text(f"{epoch + 1} {step + 1}\n")
+            if step % 10 == 9 or step == steps - 1:      # read back only now and then
+                rate = seen / (time.perf_counter() - started - paused)
+                bar.set_postfix(loss=f"{total_loss.asscalar() / seen:.3f}", samples_s=f"{rate:.0f}")
+            if loop.time_budget and position + 1 == loop.first_step + 10:
+                total_loss.wait_to_read()
+                per_step = (time.perf_counter() - started - paused + loop.trained) / 10
+                loop.total = min(loop.total, loop.first_step + max(10, int(loop.time_budget / per_step)))
+            if loop.eval_every and val_set is not None and (position + 1) % loop.eval_every == 0:
+                began = time.perf_counter()
+                curve.append((position + 1, evaluate(loop.net, val_set, ctx=ctx, batchify_fn=loop.batchify_fn)["accuracy"]))
+                paused += time.perf_counter() - began
+    seconds = time.perf_counter() - started - paused
+    loop.trained += seconds
+    return {"epoch": epoch + 1, "lr": loop.trainer.learning_rate,
+            "train_loss": float(total_loss.asscalar()) / max(seen, 1),
+            "train_accuracy": float(total_correct.asscalar()) / max(seen, 1),
+            "val_accuracy": (evaluate(loop.net, val_set, ctx=ctx, batchify_fn=loop.batchify_fn)["accuracy"]
+                             if val_set is not None else None),
+            "samples_per_s": seen / max(seconds, 1e-9), "seconds": seconds, "curve": curve}
+
+
 def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe="workshop", lr=None,
         out_dir=None, classes=None, resume=False, seed=0, num_workers=0, max_batches=None,
-        progress=True, log=print, amp=False, batchify_fn=None):
+        progress=True, log=print, amp=False, batchify_fn=None, eval_every=None, time_budget=None,
+        overwrite=False, run=None):
     """Train ``net`` with softmax cross-entropy, on every context in ``ctx``.
 
     Parameters
     ----------
-    net : Crepe
+    net : Crepe or WordCNN
         Initialised, or about to be restored by ``resume``.
-    train_set, val_set : TextDataset
+    train_set, val_set : dataset
         Training data, and the validation data used for "best" and reporting (never the test set).
     epochs : int
         Total epochs (a resumed run continues up to this number).
@@ -248,13 +312,16 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
     lr : float, optional
         Overrides the recipe's base learning rate.
     out_dir : str or Path, optional
-        Model directory for checkpoints after every epoch; None keeps nothing on disk.
+        Model directory for a checkpoint after every epoch (:mod:`crepe.checkpoint`); None keeps
+        nothing on disk. One that already holds a run is refused unless ``resume`` or ``overwrite``.
     classes : sequence of str, optional
         Class names, recorded in ``config.json``.
     resume : bool
-        Continue from the last completed epoch in ``out_dir``.
+        Continue from the last committed epoch in ``out_dir``; refused if the model or the run's
+        settings differ from those recorded.
     seed : int
-        Fixes the data order and dropout of every epoch (so a resumed run matches an unbroken one).
+        Fixes the data order, dropout and augmentation of every epoch (so a resumed run matches an
+        unbroken one).
     num_workers : int
         Worker processes for encoding batches.
     max_batches : int, optional
@@ -268,25 +335,32 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
         :func:`enable_mixed_precision` before building the network.
     batchify_fn : callable, optional
         How samples become a batch (default: stack); word models pass a padding one.
+    eval_every : int, optional
+        Also measure validation accuracy every this many steps, for a learning curve per step
+        (the time it takes is not counted in ``samples_per_s``).
+    time_budget : float, optional
+        Seconds of training (validation not counted) after which to stop, for comparisons at equal
+        wall-clock time. After 10 steps the run is shortened to the steps that fit, so that the
+        learning-rate schedule still ends where the run ends.
+    overwrite : bool
+        Replace a run already in ``out_dir``.
+    run : dict, optional
+        Further settings to record and to compare on ``resume`` (the command line passes the data
+        set and its digest, and the validation fraction).
 
     Returns
     -------
     list of dict
         One entry per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_accuracy``,
-        ``val_accuracy`` (or None), ``samples_per_s``, ``seconds``.
+        ``val_accuracy`` (or None), ``samples_per_s``, ``seconds``, and ``curve``: a list of
+        (step, validation accuracy) pairs when ``eval_every`` is set.
     """
-    from tqdm import tqdm                # plain text bars: the same in a terminal and a notebook
-
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}: use one of {sorted(RECIPES)}")
-    recipe_name, recipe = recipe, RECIPES[recipe]
     ctx = _as_list(ctx)
-    base_lr = lr or recipe["lr"]
-    out_dir = Path(out_dir) if out_dir else None
-    history, start, best = [], 0, -1.0
-    if out_dir is not None:
-        _check_writable(out_dir)
-    trainer = _make_trainer(net, recipe, base_lr, ctx)
+    base_lr = lr or RECIPES[recipe]["lr"]
+    run = {"recipe": recipe, "lr": base_lr, "batch_size": batch_size, "seed": seed, **(run or {})}
+    trainer = _make_trainer(net, RECIPES[recipe], base_lr, ctx)
     if amp:
         from mxnet.contrib import amp as mx_amp
 
@@ -295,66 +369,43 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
         if not getattr(mx_amp.amp, "_amp_initialized", False):
             raise ValueError("call crepe.train.enable_mixed_precision() before building the network")
         mx_amp.init_trainer(trainer)
-    if resume:
-        if out_dir is None or not (out_dir / "state.json").is_file():
-            raise CheckpointError(f"nothing to resume in {out_dir}: no state.json")
-        config, state = _read_config(out_dir), _read_json(out_dir / "state.json")
-        if config["size"] != net.size or len(config["classes"]) != net.num_classes:
-            raise CheckpointError(f"{out_dir} holds Crepe {config['size']} with {len(config['classes'])} classes, "
-                                  f"not {net.size} with {net.num_classes}")
-        for name in (state["params"], state["states"]):
-            _verify(out_dir / name, state["sha256"].get(name))
-        _load_parameters(net, out_dir / state["params"], ctx)
-        trainer.load_states(str(out_dir / state["states"]))
-        history, start, best = state["history"], state["epoch"], state["best_accuracy"]
-        log(f"resuming from {out_dir} after epoch {start}")
-    elif out_dir is not None:
-        save_config(out_dir, net, classes or [str(i) for i in range(net.num_classes)], recipe_name)
+    batches = len(train_set) // batch_size if len(train_set) > batch_size else 1
+    steps = min(batches, max_batches or batches)
+    loop = _Loop(net, trainer, RECIPES[recipe], base_lr, ctx, batch_size, steps, epochs * steps, seed, num_workers,
+                 batchify_fn, amp, eval_every, progress, time_budget)
+    out_dir = Path(out_dir) if out_dir else None
+    history, start, best = _start(loop, out_dir, resume, overwrite, classes, run, log)
+    loop.first_step = start * steps
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     epoch = start
     try:
         for epoch in range(start, epochs):
-            trainer.set_learning_rate(_learning_rate(recipe, epoch, base_lr))
-            mx.random.seed(seed + epoch)
-            loader = gluon.data.DataLoader(train_set, batch_size=batch_size, num_workers=num_workers,
-                                           sampler=_Permutation(len(train_set), seed + epoch),
-                                           last_batch="discard" if len(train_set) > batch_size else "keep",
-                                           thread_pool=False, batchify_fn=batchify_fn)
-            steps = min(len(loader), max_batches or len(loader))
-            total_loss, total_correct, seen = mx.nd.zeros(1, ctx=ctx[0]), mx.nd.zeros(1, ctx=ctx[0]), 0
-            started = time.perf_counter()
-            with tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress,
-                      leave=False, file=sys.stdout, mininterval=2.0) as bar:
-                for step, (data, label) in enumerate(loader):
-                    if step >= steps:
-                        break
-                    loss_sum, correct = train_step(net, trainer, loss_fn, data, label, ctx, amp=amp)
-                    total_loss += loss_sum
-                    total_correct += correct
-                    seen += data.shape[0]
-                    bar.update(1)
-                    if step % 10 == 9 or step == steps - 1:      # read back only now and then
-                        rate = seen / (time.perf_counter() - started)
-                        bar.set_postfix(loss=f"{total_loss.asscalar() / seen:.3f}", samples_s=f"{rate:.0f}")
-            seconds = time.perf_counter() - started
-            entry = {"epoch": epoch + 1, "lr": trainer.learning_rate,
-                     "train_loss": float(total_loss.asscalar()) / max(seen, 1),
-                     "train_accuracy": float(total_correct.asscalar()) / max(seen, 1),
-                     "val_accuracy": (evaluate(net, val_set, ctx=ctx, batchify_fn=batchify_fn)["accuracy"]
-                                      if val_set is not None else None),
-                     "samples_per_s": seen / seconds, "seconds": seconds}
+            if epoch * steps >= loop.total:
+                break
+            entry = _train_epoch(loop, epoch, train_set, val_set, loss_fn, epochs)
             history.append(entry)
             val = entry["val_accuracy"]
-            log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, train accuracy "
-                f"{entry['train_accuracy']:.3f}" + (f", validation accuracy {val:.3f}" if val is not None else "")
-                + f", {entry['samples_per_s']:.0f} samples/s")
-            if out_dir is not None:
-                improved = val is not None and val > best
-                best = max(best, val) if val is not None else best
-                _save_epoch(out_dir, net, trainer, epoch + 1, history, best, improved or val is None)
+            line = (f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, train accuracy "
+                    f"{entry['train_accuracy']:.3f}" + (f", validation accuracy {val:.3f}" if val is not None else "")
+                    + f", {entry['samples_per_s']:.0f} samples/s")
+            if out_dir is None:
+                log(line)
+                continue
+            improved = val is None or val > best[1]
+            best = (None, val if val is not None else best[1]) if improved else best
+            checkpoint.commit_epoch(out_dir, net, trainer, epoch + 1, history, best)
+            best = (checkpoint.read_state(out_dir)["best"], best[1])
+            log(line)
     except KeyboardInterrupt:
-        where = f"{out_dir}, epoch {len(history)}" if out_dir is not None and history else "nowhere (no epoch completed)"
-        log(f"interrupted during epoch {epoch + 1}: the last completed epoch is saved in {where}")
+        committed = None
+        if out_dir is not None and (out_dir / "state.json").is_file():
+            with contextlib.suppress(CheckpointError):
+                committed = checkpoint.read_state(out_dir)["epoch"]
+        if committed == epoch + 1:         # the signal came while this epoch was being committed
+            log(f"interrupted after epoch {committed}: it is saved in {out_dir}")
+        else:
+            where = f"{out_dir}, epoch {committed}" if committed else "nowhere (no epoch completed)"
+            log(f"interrupted during epoch {epoch + 1}: the last completed epoch is saved in {where}")
         raise
     return history
 
@@ -367,24 +418,7 @@ def _check_writable(directory):
         probe.write_bytes(b"\0" * 4096)
         probe.unlink()
     except OSError as error:
-        raise CheckpointError(f"cannot write checkpoints to {directory}: {error.strerror or error}") from None
-
-
-def _save_epoch(out_dir, net, trainer, epoch, history, best, improved):
-    """Write epoch ``epoch``'s files, then commit them by rewriting state.json; drop older epochs."""
-    params, states = f"epoch-{epoch:04d}.params", f"epoch-{epoch:04d}.states"
-    previous = _read_json(out_dir / "state.json") if (out_dir / "state.json").is_file() else None
-    digests = {params: _atomic(out_dir / params, net.save_parameters),
-               states: _atomic(out_dir / states, trainer.save_states)}
-    digests["best.params"] = (_atomic(out_dir / "best.params", net.save_parameters) if improved
-                              else previous["sha256"]["best.params"])
-    _write_json(out_dir / "state.json", {
-        "format": FORMAT_VERSION, "epoch": epoch, "params": params, "states": states, "sha256": digests,
-        "best_accuracy": best, "history": history})
-    # Keep the previous epoch as a fallback; older ones go.
-    for old in out_dir.glob("epoch-*.*"):
-        if int(old.stem.split("-")[1]) < epoch - 1:
-            old.unlink()
+        raise CheckpointError(f"cannot write checkpoints to {directory}: {error.strerror or error}") from error
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -408,8 +442,9 @@ def evaluate(net, dataset, ctx=None, batch_size=256, num_classes=None, batchify_
     Returns
     -------
     dict
-        ``accuracy`` (float), ``precision`` and ``recall`` (arrays, NaN for a class never
-        predicted / never present), ``confusion`` (rows: true class, columns: predicted), ``count``.
+        ``accuracy`` (float), ``precision`` and ``recall`` (arrays; 0.0 for a class never predicted,
+        or never present, rather than NaN), ``confusion`` (rows: true class, columns: predicted),
+        ``count``.
     """
     device = _as_list(ctx)[0]
     num_classes = num_classes or net.num_classes
@@ -418,9 +453,9 @@ def evaluate(net, dataset, ctx=None, batch_size=256, num_classes=None, batchify_
         predicted = net(data.as_in_context(device)).argmax(axis=1).asnumpy().astype(np.int64)
         np.add.at(confusion, (label.asnumpy().astype(np.int64), predicted), 1)
     count = int(confusion.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.diag(confusion) / confusion.sum(axis=0)
-        recall = np.diag(confusion) / confusion.sum(axis=1)
+    predicted, present = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.diag(confusion) / np.maximum(predicted, 1)     # 0.0 for a class never predicted
+    recall = np.diag(confusion) / np.maximum(present, 1)          # 0.0 for a class absent from the data
     return {"accuracy": float(np.trace(confusion)) / max(count, 1), "precision": precision, "recall": recall,
             "confusion": confusion, "count": count}
 
@@ -442,8 +477,15 @@ def predict(net, texts, classes, ctx=None):
         order).
     """
     device = _as_list(ctx)[0]
-    frames = mx.nd.array(encode(texts), ctx=device, dtype="uint8")               # (N, 1014)
-    probabilities = mx.nd.softmax(net(frames), axis=1).asnumpy()                 # (N, classes)
+    batch = texts if not isinstance(texts, str) else [texts]
+    if is_word_model(net):
+        from .words import WordDataset, word_batchify
+
+        ids, _ = word_batchify(net.vocab)([WordDataset([t], [0], net.vocab)[0] for t in batch])
+        inputs = ids.as_in_context(device)                                        # (N, tokens)
+    else:
+        inputs = mx.nd.array(encode(batch), ctx=device, dtype="uint8")            # (N, 1014)
+    probabilities = mx.nd.softmax(net(inputs), axis=1).asnumpy()                  # (N, classes)
     results = [Prediction(classes[int(p.argmax())], dict(zip(classes, map(float, p)))) for p in probabilities]
     return results[0] if isinstance(texts, str) else results
 
@@ -461,9 +503,11 @@ def export(net, prefix):
     """
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    net.hybridize(static_alloc=True, static_shape=True)
+    word = is_word_model(net)
+    net.hybridize(static_alloc=True, static_shape=not word)
     device = next(iter(net.collect_params().values())).list_ctx()[0]
-    net(mx.nd.zeros((1, FRAME_LENGTH), ctx=device, dtype="uint8"))             # build the graph
+    example = mx.nd.ones((1, 8), ctx=device) if word else mx.nd.zeros((1, FRAME_LENGTH), ctx=device, dtype="uint8")
+    net(example)                                                               # build the graph
     net.export(str(prefix), epoch=0)
     return Path(f"{prefix}-symbol.json"), Path(f"{prefix}-0000.params")
 
@@ -500,6 +544,23 @@ def plot_history(history, ax=None):
     right.set_ylabel("accuracy")
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(lines, [line.get_label() for line in lines], loc="center right")
+    return ax
+
+
+def plot_learning_curve(history, num_classes, ax=None, label="validation accuracy"):
+    """Validation accuracy against training steps (``fit(..., eval_every=N)``), with the chance level."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    points = [point for entry in history for point in entry.get("curve", [])]
+    if points:
+        ax.plot(*zip(*points), "o-", markersize=3, label=label)
+    ax.axhline(1 / num_classes, color="grey", linestyle="--", label=f"chance (1/{num_classes})")
+    ax.set_xlabel("training step (one batch)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
     return ax
 
 

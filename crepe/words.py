@@ -137,7 +137,7 @@ class WordCNN(gluon.HybridBlock):
         import gluonnlp as nlp
 
         super().__init__(**kwargs)
-        self.num_classes = num_classes
+        self.num_classes, self.embed_size = num_classes, embed_size
         with self.name_scope():
             self.embedding = gluon.nn.Embedding(vocab_size, embed_size)
             self.encoder = nlp.model.ConvolutionalEncoder(

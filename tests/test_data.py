@@ -180,3 +180,69 @@ def test_data_loader_with_a_worker_keeps_the_last_batch():
     batches = list(data_loader(dataset, batch_size=4, num_workers=1))
     assert [b[0].shape for b in batches] == [(4, 1014), (4, 1014), (2, 1014)]
     assert batches[0][0].dtype == np.uint8
+
+
+def test_read_classes_names_labels_in_order(tmp_path):
+    from crepe.data import read_classes
+
+    (tmp_path / "classes.txt").write_text("World\nSports\n")
+    assert read_classes(tmp_path / "classes.txt", 2) == ("World", "Sports")
+
+
+def test_read_classes_too_few_names_is_a_data_error(tmp_path):
+    from crepe.data import read_classes
+
+    (tmp_path / "classes.txt").write_text("World\n")
+    with pytest.raises(DataError, match="names 1 classes, but the data has label 3"):
+        read_classes(tmp_path / "classes.txt", 3)
+
+
+def test_read_classes_blank_line_names_the_line(tmp_path):
+    from crepe.data import read_classes
+
+    (tmp_path / "classes.txt").write_text("World\n\nBusiness\n")
+    with pytest.raises(DataError, match="classes.txt, line 2: an empty class name"):
+        read_classes(tmp_path / "classes.txt", 3)
+
+
+def test_load_dataset_csv_reads_classes_beside_the_file(tmp_path):
+    (tmp_path / "train.csv").write_text('"1","a"\n"2","b"\n')
+    (tmp_path / "classes.txt").write_text("Yes\nNo\n")
+    assert load_dataset(f"csv:{tmp_path / 'train.csv'}")["classes"] == ("Yes", "No")
+
+
+def test_load_dataset_csv_drops_training_rows_found_in_test(tmp_path):
+    (tmp_path / "train.csv").write_text('"1","seen"\n"2","only in train"\n')
+    (tmp_path / "test.csv").write_text('"1","seen"\n')
+    data = load_dataset(f"csv:{tmp_path / 'train.csv'}")
+    assert data["train"][0] == ["only in train"] and data["overlap"] == 1
+
+
+def test_load_evaluation_set_csv_scores_every_row_of_the_file(tmp_path):
+    from crepe.data import load_evaluation_set
+
+    (tmp_path / "test.csv").write_text('"1","a"\n"2","b"\n"2","c"\n')
+    data = load_evaluation_set(f"csv:{tmp_path / 'test.csv'}")
+    assert len(data["rows"][0]) == 3 and data["classes"] == ("class 1", "class 2")
+
+
+def test_read_inputs_csv_takes_the_text_after_a_label(tmp_path):
+    from crepe.data import read_inputs
+
+    (tmp_path / "in.csv").write_text('"3","Title","Body"\n')
+    assert read_inputs(tmp_path / "in.csv") == ["Body Title"]
+
+
+def test_read_inputs_csv_without_labels_takes_every_field(tmp_path):
+    from crepe.data import read_inputs
+
+    (tmp_path / "in.csv").write_text('"Stocks rally"\n"Team wins"\n')
+    assert read_inputs(tmp_path / "in.csv") == ["Stocks rally", "Team wins"]
+
+
+def test_read_inputs_empty_file_is_a_data_error(tmp_path):
+    from crepe.data import read_inputs
+
+    (tmp_path / "in.txt").write_text("\n\n")
+    with pytest.raises(DataError, match="no texts to classify"):
+        read_inputs(tmp_path / "in.txt")

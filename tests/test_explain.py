@@ -34,14 +34,23 @@ def test_explain_keeps_only_the_characters_that_survive_truncation(net):
     assert len(pairs) == FRAME_LENGTH and {c for c, _ in pairs} == {"y"}
 
 
-def test_explain_matches_a_finite_difference(net):
+@pytest.fixture(scope="module")
+def workshop_net():
+    from crepe.model import ARCHITECTURES
+
+    return seeded_crepe(4, **ARCHITECTURES["workshop"])
+
+
+@pytest.mark.parametrize("which", ["paper", "workshop"])
+def test_explain_matches_a_finite_difference(net, workshop_net, which):
     """Scaling a character's one-hot entry down by eps changes the score by about eps times its saliency."""
     from crepe.quantise import encode, one_hot
 
+    net = net if which == "paper" else workshop_net
     text = "Mars rover launched"
     pairs, _ = explain(net, text, target=1)
     x = one_hot(encode(text))
-    score = lambda inp: float(net.classifier(net.features(mx.nd.array(inp)))[0, 1].asscalar())
+    score = lambda inp: float(net.classifier(net.feature_vector(mx.nd.array(inp)))[0, 1].asscalar())
     eps, differences = 0.05, []
     for position in range(len(text)):
         column = len(text) - 1 - position                 # frames hold the text backwards
@@ -77,3 +86,8 @@ def test_saliency_frame_is_zero_on_padding_columns(net):
 
     scores, _ = saliency_frame(net, encode("short text")[0])
     assert scores.shape == (FRAME_LENGTH,) and (scores[len("short text"):] == 0).all() and scores[0] != 0
+
+
+def test_explain_batch_normalised_crepe_is_refused():
+    with pytest.raises(ValueError, match="without batch normalisation"):
+        explain(seeded_crepe(5, head="max", norm="batch", init="he"), "text")

@@ -29,8 +29,10 @@ def csv_data(tmp_path_factory):
     return folder
 
 
-def start_training(csv_data, out, *extra):
+def start_training(csv_data, out, *extra, progress_file=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if progress_file:
+        env["CREPE_PROGRESS_FILE"] = str(progress_file)
     return subprocess.Popen([sys.executable, "-m", "crepe", "train", "--dataset", f"csv:{csv_data / 'train.csv'}",
                              "--batch-size", "8", "--out", str(out), "--cpu", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -48,12 +50,24 @@ def wait_for_epoch(out, epoch, process, limit=240):
     raise AssertionError("no checkpoint in time")
 
 
+def wait_for_position(path, wanted, process, limit=240):
+    """Wait until fit reports (epoch, step) at least ``wanted`` within that epoch, in its progress file."""
+    start = time.time()
+    while time.time() - start < limit:
+        fields = path.read_text().split() if path.is_file() else []
+        if len(fields) == 2 and int(fields[0]) == wanted[0] and int(fields[1]) >= wanted[1]:
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"training ended early: {process.communicate()}")
+        time.sleep(0.01)                                      # polling only: the event is the file's content
+    raise AssertionError(f"fit never reported position {wanted}")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_mid_epoch_keeps_the_last_epoch_and_resume_continues(csv_data, tmp_path, signum):
-    out = tmp_path / "model"
-    process = start_training(csv_data, out, "--epochs", "3")
-    wait_for_epoch(out, 1, process)
-    time.sleep(1.0)                                           # well inside epoch 2
+    out, position = tmp_path / "model", tmp_path / "position"
+    process = start_training(csv_data, out, "--epochs", "3", progress_file=position)
+    wait_for_position(position, (2, 3), process)              # epoch 2 has taken 3 of its 22 steps
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
@@ -82,7 +96,12 @@ def test_resumed_run_reaches_the_same_weights_as_an_unbroken_one(tmp_path):
     options = dict(batch_size=8, max_batches=3, seed=5, progress=False, log=lambda line: None)
     unbroken = fresh_net()
     fit(unbroken, train, val, epochs=2, out_dir=tmp_path / "a", **options)
-    fit(fresh_net(), train, val, epochs=1, out_dir=tmp_path / "b", **options)
+
+    def stop_after_epoch_1(line):
+        if line.startswith("epoch 1:"):
+            raise KeyboardInterrupt                       # as Ctrl-C right after epoch 1 was committed
+    with pytest.raises(KeyboardInterrupt):
+        fit(fresh_net(), train, val, epochs=2, out_dir=tmp_path / "b", **{**options, "log": stop_after_epoch_1})
     resumed = Crepe(4)
     resumed.initialize()
     fit(resumed, train, val, epochs=2, out_dir=tmp_path / "b", resume=True, **options)
@@ -99,7 +118,8 @@ def test_a_truncated_checkpoint_is_detected_and_the_previous_epoch_survives(tmp_
     with pytest.raises(CheckpointError, match="epoch-0002.params: damaged"):
         load_model(tmp_path, which="last")
     with pytest.raises(CheckpointError, match="damaged"):
-        fit(fresh_net(), train, val, epochs=3, out_dir=tmp_path, resume=True, progress=False)
+        fit(fresh_net(), train, val, epochs=3, batch_size=8, max_batches=1, out_dir=tmp_path, resume=True,
+            progress=False)
     net = Crepe(4)
     net.load_parameters(str(tmp_path / "epoch-0001.params"))    # the previous good one is still there
 
@@ -173,7 +193,7 @@ def test_cli_checkpoint_from_a_newer_format(model_dir, tmp_path):
     for path in model_dir.iterdir():
         (tmp_path / path.name).write_bytes(path.read_bytes())
     config = json.loads((tmp_path / "config.json").read_text())
-    (tmp_path / "config.json").write_text(json.dumps({**config, "format": 2}))
+    (tmp_path / "config.json").write_text(json.dumps({**config, "format": 99}))
     result = crepe("predict", "--model", tmp_path, "text")
     assert one_sentence(result) and "newer version" in result.stderr
 

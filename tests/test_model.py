@@ -82,3 +82,63 @@ def test_unknown_size_is_a_value_error():
 def test_one_class_is_a_value_error():
     with pytest.raises(ValueError, match="num_classes"):
         Crepe(1)
+
+
+@pytest.fixture(scope="module")
+def workshop():
+    from crepe.model import ARCHITECTURES
+
+    return seeded_crepe(3, **ARCHITECTURES["workshop"])
+
+
+def test_crepe_workshop_has_1376516_parameters(workshop):
+    assert parameter_count(workshop) == 1_376_516
+
+
+def test_summary_workshop_keeps_the_six_convolutions_and_three_poolings(workshop):
+    lengths = [shape[1] for name, shape, _ in summary(workshop) if name in ("convblock", "maxpool1d")]
+    assert lengths == [1008, 336, 330, 110, 108, 106, 104, 102, 34]
+
+
+def test_summary_workshop_pools_six_maxima_of_256(workshop):
+    assert ("max over time", (1536,), 0) in summary(workshop)
+
+
+def test_summary_workshop_parameter_total_matches_count(workshop):
+    assert sum(params for _, _, params in summary(workshop)) == parameter_count(workshop)
+
+
+def test_crepe_workshop_head_is_the_maximum_over_time_of_each_convolution(workshop):
+    frames = mx.nd.array(encode(["max over time", "of every convolution"]), dtype="uint8")
+    x = mx.nd.one_hot(frames, 70)[:, :, 1:].transpose((0, 2, 1))
+    pooled = []
+    for layer in workshop.features:
+        x = layer(x)
+        if type(layer).__name__ == "ConvBlock":
+            pooled.append(x.max(axis=2))
+    expected = workshop.classifier(mx.nd.concat(*pooled, dim=1))
+    np.testing.assert_allclose(workshop(frames).asnumpy(), expected.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_crepe_he_init_gives_zero_convolution_biases(workshop):
+    assert not workshop.features[0].conv.bias.data().asnumpy().any()
+
+
+def test_crepe_he_init_scales_weights_by_fan_in(workshop):
+    weight = workshop.features[0].conv.weight.data().asnumpy()          # (256, 69, 7): fan-in 483
+    assert abs(weight.std() - np.sqrt(2 / 483)) < 0.003
+
+
+def test_crepe_batch_norm_block_hybridises_on_the_cpu():
+    mx.random.seed(4)
+    net = Crepe(2, head="max", norm="batch", init="he")
+    net.initialize()
+    x = mx.nd.array(encode(["batch", "norm"]), dtype="uint8")
+    before = net(x).asnumpy()
+    net.hybridize(static_alloc=True, static_shape=True)
+    np.testing.assert_allclose(net(x).asnumpy(), before, rtol=1e-4, atol=1e-5)
+
+
+def test_crepe_unknown_head_is_a_value_error():
+    with pytest.raises(ValueError, match="head must be one of"):
+        Crepe(4, head="average")

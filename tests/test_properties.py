@@ -123,7 +123,9 @@ def test_read_csv_odd_labels_are_rejected_or_in_range(tmp_path_factory, label):
 # ------------------------------------------------------------------ security
 
 def test_the_package_never_executes_or_unpickles_data():
-    pattern = re.compile(r"(^|[^.\w])(eval|exec)\(|pickle|read_pickle|allow_pickle\s*=\s*True|yaml\.load\(")
+    # load_states: MXNet's Trainer.load_states unpickles its file.
+    pattern = re.compile(r"(^|[^.\w])(eval|exec)\(|import c?pickle|c?pickle\.|load_states\(|read_pickle|"
+                         r"allow_pickle\s*=\s*True|yaml\.load\(|shelve|marshal\.load")
     hits = [f"{path.name}:{number}: {line.strip()}"
             for path in sorted((ROOT / "crepe").glob("*.py"))
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)

@@ -43,8 +43,8 @@ def test_fit_writes_a_checkpoint_every_epoch(trained):
     _, out, _ = trained
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 2 and state["params"] == "epoch-0002.params"
-    assert {p.name for p in out.iterdir()} >= {"config.json", "state.json", "best.params", "epoch-0001.params",
-                                              "epoch-0002.params", "epoch-0002.states"}
+    assert {p.name for p in out.iterdir()} >= {"config.json", "state.json", "epoch-0001.params",
+                                              "epoch-0002.params", "epoch-0002.states", state["best"]}
 
 
 def test_fit_leaves_no_temporary_files(trained):
@@ -166,7 +166,7 @@ def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
     _, out, _ = trained
     for path in out.iterdir():
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    best = tmp_path / "best.params"
+    best = tmp_path / json.loads((tmp_path / "state.json").read_text())["best"]
     best.write_bytes(best.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="damaged"):
         load_model(tmp_path)
@@ -175,3 +175,88 @@ def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
 def test_mixed_precision_is_refused_on_the_cpu(tiny_sets):
     with pytest.raises(ValueError, match="needs GPU contexts"):
         fit(new_net(), *tiny_sets, epochs=1, amp=True, progress=False)
+
+
+def test_learning_rate_workshop_warms_up_linearly():
+    from crepe.train import RECIPES, learning_rate
+
+    assert learning_rate(RECIPES["workshop"], 24, 1000, 100, 2e-3) == pytest.approx(2e-3 * 25 / 50)
+
+
+def test_learning_rate_workshop_reaches_half_midway_through_the_decay():
+    from crepe.train import RECIPES, learning_rate
+
+    assert learning_rate(RECIPES["workshop"], 525, 1000, 100, 2e-3) == pytest.approx(1e-3)
+
+
+def test_learning_rate_paper_halves_every_three_epochs():
+    from crepe.train import RECIPES, learning_rate
+
+    assert [learning_rate(RECIPES["paper"], s, 10 ** 6, 10, 0.01) for s in (29, 30, 60)] == [0.01, 0.005, 0.0025]
+
+
+def test_evaluate_precision_of_a_never_predicted_class_is_zero(tiny_sets):
+    result = evaluate(new_net(), tiny_sets[1])
+    never = result["confusion"].sum(axis=0) == 0
+    assert never.any() and not np.isnan(result["precision"]).any() and (result["precision"][never] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def word_model(tmp_path_factory):
+    from crepe.train import make_dataset
+    from crepe.words import WordCNN, build_vocab
+
+    texts, labels = load_dataset("sample")["train"]
+    mx.random.seed(0)
+    net = WordCNN(len(build_vocab(texts[:64])), 4)
+    net.vocab = build_vocab(texts[:64])
+    net.initialize()
+    train_set, batchify = make_dataset(net, texts[:64], labels[:64])
+    out = tmp_path_factory.mktemp("word")
+    fit(net, train_set, None, epochs=1, batch_size=16, out_dir=out, classes=CLASSES, progress=False,
+        log=lambda line: None, batchify_fn=batchify)
+    return net, out, texts[64:70]
+
+
+def test_load_model_word_gives_the_trained_outputs(word_model):
+    net, out, texts = word_model
+    loaded, config = load_model(out, which="last")
+    assert config["model"] == "word"
+    expected = [p.probabilities for p in predict(net, texts, CLASSES)]
+    got = [p.probabilities for p in predict(loaded, texts, CLASSES)]
+    for e, g in zip(expected, got):
+        assert list(e) == list(g) and np.allclose(list(e.values()), list(g.values()), atol=1e-5)
+
+
+def test_save_config_word_keeps_the_vocabulary_as_json(word_model):
+    net, out, _ = word_model
+    assert json.loads((out / "vocab.json").read_text())["idx_to_token"] == net.vocab.idx_to_token
+
+
+def test_export_word_model_reloads_with_the_same_logits(word_model, tmp_path):
+    from crepe.words import WordDataset, word_batchify
+
+    net, _, texts = word_model
+    export(net, tmp_path / "word")
+    reloaded = load_exported(tmp_path / "word")
+    ids, _ = word_batchify(net.vocab)([WordDataset([t], [0], net.vocab)[0] for t in texts])
+    ids = ids.as_in_context(mx.cpu())                       # batchify returns shared-memory arrays
+    np.testing.assert_allclose(reloaded(ids).asnumpy(), net(ids).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_eval_every_records_a_curve_per_step(tiny_sets):
+    history = fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3, progress=False,
+                  log=lambda line: None, eval_every=2)
+    assert [step for entry in history for step, _ in entry["curve"]] == [2, 4, 6]
+
+
+def test_fit_time_budget_shortens_the_run(tiny_sets):
+    history = fit(new_net(), *tiny_sets, epochs=50, batch_size=8, progress=False, log=lambda line: None,
+                  time_budget=1e-6)
+    assert len(history) == 2 and sum(h["seconds"] for h in history) > 0      # 10 steps of 6 per epoch
+
+
+def test_fit_workshop_recipe_ends_at_a_zero_learning_rate(tiny_sets):
+    history = fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3, progress=False,
+                  log=lambda line: None)
+    assert history[-1]["lr"] == pytest.approx(2e-3 * 0.5 * (1 + np.cos(np.pi * 4 / 5)))    # warm-up: 1 step

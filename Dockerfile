@@ -1,0 +1,24 @@
+# The workshop on the CPU, as CI runs it: Python 3.11, `make setup`, JupyterLab on notebooks/.
+#   docker build -t cnn-nlp-workshop .
+#   docker run --rm -p 8888:8888 cnn-nlp-workshop            # then open the printed 127.0.0.1 URL
+#   docker run --rm cnn-nlp-workshop make test                # the test suite, as CI runs it
+# On an Apple-silicon Mac add --platform linux/amd64 to both (MXNet 1.9.1 has no arm64 wheel; the
+# image runs under x86-64 emulation, several times slower: see README, "Which way to run it").
+FROM python:3.11-slim-bookworm
+
+# gluonnlp builds from source (a C compiler, the Python headers); make runs the set-up.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends build-essential make git \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 workshop
+USER workshop
+WORKDIR /home/workshop/cnn-nlp-workshop
+COPY --chown=workshop:workshop . .
+
+# The project's own set-up: .venv with every pin, the Jupyter kernel. GPU=0: this image is the CPU one.
+RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip
+
+ENV WORKSHOP_QUICK=1
+EXPOSE 8888
+CMD [".venv/bin/jupyter", "lab", "--ServerApp.root_dir=notebooks", "--ip=0.0.0.0", "--port=8888", "--no-browser"]

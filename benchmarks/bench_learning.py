@@ -1,0 +1,256 @@
+"""Learning curves on real text: how fast each model leaves chance and where it ends, in one run.
+
+    python benchmarks/bench_learning.py [--data DIR] [--minutes 10] [--models ...] [--write]
+
+``--data`` is a folder with ``train.csv``, ``test.csv`` and optionally ``classes.txt`` in the
+project's CSV layout; by default ``$CREPE_DEV_DATA``, else ``../shared/data/ag_dev`` beside the
+repository (real AG News rows kept outside it, for measuring only). When neither exists the run
+uses the bundled, template-made sample and says so: it then proves the pipeline, not reading.
+
+Training rows whose text also appears in ``test.csv`` are dropped first (ag_dev's test rows are
+all in its train.csv), and 10 % of the rest is held out for validation. Every model then trains
+with batches of 32 for the same wall-clock budget, one after another, on the same machine:
+
+- ``tfidf``: word uni- and bigram TF-IDF + logistic regression (the paper's Table 4 baseline);
+- ``word``: Kim's word CNN (``crepe.words.WordCNN``), workshop recipe;
+- ``crepe-workshop``: Crepe small, the workshop architecture and recipe (the CLI's default);
+- ``crepe-paper``: Crepe small exactly as in the paper, Adam 5e-4 (the best of the recipes
+  measured for it; SGD 0.01 stays at chance longer).
+
+A network stops at the budget or after ``--max-epochs`` epochs, whichever comes first (the word
+CNN takes a few milliseconds a step). Validation accuracy is measured every ``--eval-every`` steps; evaluation time is not counted as
+training time. ``--write`` stores the table in benchmarks/README.md and the plot beside it.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import crepe  # noqa: E402  (sets OMP_NUM_THREADS before MXNet loads)
+
+MODELS = ("tfidf", "word", "crepe-workshop", "crepe-paper")
+CHANCE_EXIT = 0.50
+
+
+def default_data():
+    return Path(os.environ.get("CREPE_DEV_DATA", HERE.parent.parent / "shared" / "data" / "ag_dev"))
+
+
+def load(folder):
+    """Train (deduplicated against test), validation and test rows, class names, and a description."""
+    from crepe.data import load_dataset, split
+
+    if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
+        data = load_dataset(f"csv:{folder / 'train.csv'}")
+        source = f"{folder} (real text; {data['overlap']} training rows also in test.csv dropped)"
+    else:
+        data = load_dataset("sample")
+        source = f"the bundled sample ({folder} not found: template text, proves the pipeline only)"
+    texts, labels = data["train"]
+    keep, held = split(len(texts), 0.1, seed=0)
+    pick = lambda idx: ([texts[i] for i in idx], labels[idx])
+    return pick(keep), pick(held), data["test"], data["classes"], source
+
+
+def run_tfidf(train, val, test):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    model = LogisticRegression(C=10, max_iter=1000).fit(vectoriser.fit_transform(train[0]), train[1])
+    seconds = time.perf_counter() - started
+    score = lambda rows: float((model.predict(vectoriser.transform(rows[0])) == rows[1]).mean())
+    return {"curve": [(0, seconds, score(val))], "test": score(test), "seconds": seconds, "steps": None,
+            "parameters": model.coef_.size + model.intercept_.size}
+
+
+def build(kind, classes, train_texts):
+    from crepe.model import ARCHITECTURES, Crepe
+    from crepe.words import WordCNN, build_vocab
+
+    if kind == "word":
+        vocab = build_vocab(train_texts)
+        net = WordCNN(len(vocab), len(classes))
+        net.vocab = vocab
+        return net, 2e-3
+    arch = "paper" if kind == "crepe-paper" else "workshop"
+    return Crepe(len(classes), **ARCHITECTURES[arch]), (5e-4 if arch == "paper" else None)
+
+
+def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs, batch_size=32):
+    import mxnet as mx
+    import numpy as np
+    from mxnet import gluon
+    from tqdm import tqdm
+
+    from crepe.model import parameter_count
+    from crepe.train import RECIPES, _make_trainer, evaluate, learning_rate, make_dataset, train_step
+
+    mx.random.seed(0)
+    net, lr = build(kind, classes, train[0])
+    train_set, batchify = make_dataset(net, *train)
+    val_set, _ = make_dataset(net, *val)
+    test_set, _ = make_dataset(net, *test)
+    net.initialize()
+    net.hybridize(static_alloc=True, static_shape=kind != "word")
+    recipe = RECIPES["workshop"]
+    base = lr or recipe["lr"]
+    trainer = _make_trainer(net, recipe, base, [mx.cpu()])               # the product's optimiser settings
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    budget = minutes * 60
+    rng = np.random.RandomState(0)
+    per_epoch = len(train_set) // batch_size
+    curve, seconds, step, total = [], 0.0, 0, max_epochs * per_epoch
+    bar = tqdm(total=budget, desc=kind, file=sys.stdout, mininterval=5,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} training s")
+    while seconds < budget and step < total:
+        order = rng.permutation(len(train_set))
+        for start in range(0, per_epoch * batch_size, batch_size):
+            if seconds >= budget or step >= total:
+                break
+            samples = [train_set[i] for i in order[start:start + batch_size]]
+            if batchify is not None:
+                data, label = batchify(samples)                                      # (32, tokens)
+            else:
+                data = mx.nd.array(np.stack([s[0] for s in samples]), dtype="uint8")   # (32, 1014)
+                label = mx.nd.array([s[1] for s in samples], dtype="int32")
+            # The cosine decay needs a length: after 20 steps, the number of steps the budget allows.
+            trainer.set_learning_rate(learning_rate(recipe, step, total, per_epoch, base))
+            began = time.perf_counter()
+            loss_sum, _ = train_step(net, trainer, loss_fn, data, label, [mx.cpu()])
+            loss_sum.wait_to_read()
+            spent = time.perf_counter() - began
+            seconds += spent
+            bar.update(spent)
+            step += 1
+            if step == 20:
+                total = min(total, int(budget / (seconds / 20) * 0.97))
+            if step % (eval_every if step <= 1000 else 8 * eval_every) == 0:
+                curve.append((step, seconds, evaluate(net, val_set, batchify_fn=batchify)["accuracy"]))
+    bar.close()
+    if not curve or curve[-1][0] != step:
+        curve.append((step, seconds, evaluate(net, val_set, batchify_fn=batchify)["accuracy"]))
+    return {"curve": curve, "test": evaluate(net, test_set, batchify_fn=batchify)["accuracy"], "seconds": seconds,
+            "steps": step, "parameters": parameter_count(net)}
+
+
+def first_step_at(curve, level):
+    return next((step for step, _, accuracy in curve if accuracy >= level), None)
+
+
+def accuracy_at(curve, step):
+    return next((accuracy for s, _, accuracy in curve if s >= step), None)
+
+
+def plot(results, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for name, result in results.items():
+        steps, seconds, accuracy = zip(*result["curve"])
+        if result["steps"] is None:                       # TF-IDF: one point, reached in seconds
+            by_time.plot(seconds, accuracy, "k*", markersize=12, label=name)
+            by_step.axhline(accuracy[0], color="black", linestyle=":", label=f"{name} (no steps)")
+            continue
+        by_step.plot(steps, accuracy, label=name)
+        by_time.plot(seconds, accuracy, label=name)
+    for ax, xlabel in ((by_step, "training steps (batches of 32)"), (by_time, "training seconds (2 CPU cores)")):
+        ax.axhline(0.25, color="grey", linestyle="--", linewidth=1, label="chance (4 classes)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("validation accuracy")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    by_step.set_xlim(0, 1000)
+    by_step.set_title("against steps (first 1,000)")
+    by_time.set_title("against seconds")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def report(results, minutes):
+    from benchmarks.machine import table
+
+    rows = []
+    for name, result in results.items():
+        curve = result["curve"]
+        rows.append((name, f"{result['parameters']:,}", result["steps"] if result["steps"] is not None else "-",
+                     f"{result['seconds']:.0f}",
+                     first_step_at(curve, CHANCE_EXIT) if result["steps"] is not None else "-",
+                     _fmt(accuracy_at(curve, 150)) if result["steps"] else "-",
+                     f"{max(a for _, _, a in curve):.3f}", f"{result['test']:.3f}"))
+    text = table(rows, ("model", "parameters", "steps", "train s", f"steps to val >= {CHANCE_EXIT}",
+                        "val at 150 steps", "best val", f"test after <= {minutes:g} min"))
+    checks = []
+    default, paper, tfidf = (results.get(name) for name in ("crepe-workshop", "crepe-paper", "tfidf"))
+    if default:
+        exit_step = first_step_at(default["curve"], CHANCE_EXIT)
+        checks.append(("workshop Crepe leaves chance (val >= 0.50) within 150 steps", exit_step is not None
+                       and exit_step <= 150, f"step {exit_step}"))
+        checks.append((f"workshop Crepe >= 0.82 test accuracy within {minutes:g} min", default["test"] >= 0.82,
+                       f"{default['test']:.3f}"))
+    if paper:
+        exit_step = first_step_at(paper["curve"], CHANCE_EXIT)
+        checks.append(("paper Crepe leaves chance within 400 steps", exit_step is not None and exit_step <= 400,
+                       f"step {exit_step}, test {paper['test']:.3f} after {minutes:g} min"))
+    if default and tfidf:
+        gap = tfidf["test"] - default["test"]
+        checks.append(("stretch: workshop Crepe within 3 points of TF-IDF", gap <= 0.03, f"{100 * gap:.1f} points"))
+    lines = [f"- {'met' if ok else 'NOT met'}: {what} ({detail})" for what, ok, detail in checks]
+    return text + "\n\n" + "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--minutes", type=float, default=10.0, help="training budget per network (default 10)")
+    parser.add_argument("--eval-every", type=int, default=25,
+                        help="validation every N steps up to step 1,000, every 8N after (default 25)")
+    parser.add_argument("--max-epochs", type=int, default=30, help="stop a network earlier after this many epochs")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--write", action="store_true", help="store the table and plot in benchmarks/")
+    args = parser.parse_args()
+
+    from benchmarks.machine import describe, write_section
+
+    train, val, test, classes, source = load(args.data)
+    header = (f"{describe()}\ndata: {source}: {len(train[0])} training, {len(val[0])} validation, "
+              f"{len(test[0])} test rows")
+    print(header)
+    results = {}
+    for name in args.models:
+        results[name] = (run_tfidf(train, val, test) if name == "tfidf"
+                         else run_network(name, train, val, test, classes, args.minutes, args.eval_every,
+                                          args.max_epochs))
+        print(f"{name}: test accuracy {results[name]['test']:.3f} after {results[name]['seconds']:.0f} s", flush=True)
+    text = report(results, args.minutes)
+    print(text)
+    image = HERE / "learning.png"
+    plot(results, image if args.write else Path("/tmp") / "learning.png", f"Learning on {args.data.name}")
+    if args.write:
+        import json
+
+        write_section("Learning", f"{header}\n\n{text}\n\n![learning curves](learning.png)\n\n"
+                                  "The curves themselves: `benchmarks/learning.json`.")
+        curves = {name: {"test": r["test"], "steps": r["steps"], "seconds": round(r["seconds"], 1),
+                         "curve": [(s, round(t, 1), round(a, 4)) for s, t, a in r["curve"]]}
+                  for name, r in results.items()}
+        (HERE / "learning.json").write_text(json.dumps({"machine": header, "results": curves}, indent=1) + "\n")
+        print(f"wrote benchmarks/README.md, {image} and learning.json")
+
+
+if __name__ == "__main__":
+    main()

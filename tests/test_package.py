@@ -1,0 +1,63 @@
+"""The package as a whole: lazy imports and the thread count, whatever the import order."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python(code, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "_CREPE_SET_THREADS")}
+    environment.update(PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120)
+
+
+def test_import_crepe_does_not_load_mxnet():
+    result = python("import sys, crepe; print('mxnet' in sys.modules)")
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_cli_help_does_not_load_mxnet():
+    code = ("import sys, contextlib, io, crepe.cli\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+            "    crepe.cli.main(['--help'])\n"
+            "print('mxnet' in sys.modules)")
+    result = python(code)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_crepe_attribute_loads_its_module_on_first_use():
+    result = python("import sys, crepe; crepe.FRAME_LENGTH; print('crepe.quantise' in sys.modules, crepe.FRAME_LENGTH)")
+    assert result.stdout.strip() == "True 1014", result.stderr
+
+
+def test_use_all_cores_before_mxnet_sets_the_variable():
+    result = python("import os, crepe; print(os.environ['OMP_NUM_THREADS'])")
+    assert result.stdout.strip() == str(len(os.sched_getaffinity(0)))
+
+
+def test_use_all_cores_after_mxnet_calls_the_runtime_setter():
+    code = ("import mxnet\n"
+            "calls = []\n"
+            "mxnet.base._LIB.MXSetNumOMPThreads = lambda n: calls.append(n.value) or 0\n"
+            "import crepe\n"
+            "print(calls)")
+    result = python(code)
+    assert result.stdout.strip() == f"[{len(os.sched_getaffinity(0))}]", result.stderr
+
+
+def test_use_all_cores_respects_a_users_setting():
+    result = python("import os, crepe; print(os.environ['OMP_NUM_THREADS'])", OMP_NUM_THREADS="1")
+    assert result.stdout.strip() == "1"
+
+
+def test_make_setup_gives_the_kernel_the_thread_count():
+    import json
+
+    import pytest
+
+    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "cnn-nlp-workshop" / "kernel.json"
+    if not spec.is_file():
+        pytest.skip(f"no workshop kernel in {sys.prefix} (tests not run through `make test`)")
+    assert json.loads(spec.read_text())["env"]["OMP_NUM_THREADS"].isdigit()
