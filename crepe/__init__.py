@@ -10,11 +10,14 @@ pin: character quantisation (:mod:`crepe.quantise`), convolution arithmetic
 Names are loaded lazily (PEP 562): ``import crepe`` and ``python -m crepe --help`` do not load
 MXNet; ``crepe.Crepe`` does, when first used.
 
-Threads: MXNet 1.9.1 sizes its OpenMP pool from ``OMP_NUM_THREADS`` when it loads and otherwise
-leaves cores idle (measured here: Crepe-small trained at 34 samples/s on 2 cores by default and 67
-with the variable set). ``import crepe`` sets the variable to the usable cores if it is unset and
-MXNet is not loaded yet; if MXNet is already loaded it calls MXNet's runtime setter instead
-(:func:`use_all_cores`), so the import order does not matter.
+Threads: MXNet 1.9.1 sizes its OpenMP pool from ``OMP_NUM_THREADS`` once, when it loads, and
+otherwise uses half the cores (measured here, Crepe-small training on 2 cores: 77 samples/s by
+default, 149 with the variable set). ``import crepe`` sets the variable to the usable cores when it
+is unset and MXNet is not loaded yet. Once MXNet is loaded nothing in the process can change it:
+MXNet's runtime setter (``MXSetNumOMPThreads``) was measured to make no difference, so crepe then
+warns once and says what to do. The Jupyter kernel that ``make`` registers sets the variable in its
+environment, so in the notebooks the import order does not matter; ``python -m crepe`` imports
+crepe first.
 """
 import importlib as _importlib
 import os as _os
@@ -49,23 +52,26 @@ def _threads_left_to_user():
 
 
 def use_all_cores():
-    """Make MXNet's OpenMP operators use every usable core, whether or not MXNet is loaded yet.
+    """Give MXNet every usable core if it is not loaded yet; warn if it was loaded with fewer.
 
     Returns
     -------
     int or None
-        The thread count set, or None when ``OMP_NUM_THREADS`` was already chosen by the user.
+        The thread count set, or None when the user chose one or MXNet was already loaded.
     """
     if _threads_left_to_user():
         return None
     cores = _usable_cores()
-    _os.environ["OMP_NUM_THREADS"] = str(cores)
-    _os.environ["_CREPE_SET_THREADS"] = "1"        # ours to change again, unlike a user's setting
-    if "mxnet" in _sys.modules:                       # too late for the variable: tell the runtime
-        import ctypes
+    if "mxnet" in _sys.modules:
+        if cores > 1:
+            import warnings
 
-        mxnet = _sys.modules["mxnet"]
-        mxnet.base._LIB.MXSetNumOMPThreads(ctypes.c_int(cores))
+            warnings.warn(f"mxnet was imported before crepe without OMP_NUM_THREADS, so MXNet uses about half of "
+                          f"the {cores} cores; start Python with OMP_NUM_THREADS={cores} (the workshop's Jupyter "
+                          "kernel does), or import crepe first", RuntimeWarning, stacklevel=3)
+        return None
+    _os.environ["OMP_NUM_THREADS"] = str(cores)
+    _os.environ["_CREPE_SET_THREADS"] = "1"        # ours, so that a child process may set it again
     return cores
 
 
