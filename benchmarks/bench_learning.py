@@ -189,7 +189,7 @@ def report(results, minutes):
         curve = result["curve"]
         rows.append((name, f"{result['parameters']:,}", result["steps"] if result["steps"] is not None else "-",
                      f"{result['seconds']:.0f}",
-                     first_step_at(curve, CHANCE_EXIT) if result["steps"] is not None else "-",
+                     (first_step_at(curve, CHANCE_EXIT) or "never") if result["steps"] is not None else "-",
                      _fmt(accuracy_at(curve, 150)) if result["steps"] else "-",
                      f"{max(a for _, _, a in curve):.3f}", f"{result['test']:.3f}"))
     text = table(rows, ("model", "parameters", "steps", "train s", f"steps to val >= {CHANCE_EXIT}",
@@ -205,7 +205,7 @@ def report(results, minutes):
     if paper:
         exit_step = first_step_at(paper["curve"], CHANCE_EXIT)
         checks.append(("paper Crepe leaves chance within 400 steps", exit_step is not None and exit_step <= 400,
-                       f"step {exit_step}, test {paper['test']:.3f} after {minutes:g} min"))
+                       f"step {exit_step or 'never'}, test {paper['test']:.3f} after {minutes:g} min"))
     if default and tfidf:
         gap = tfidf["test"] - default["test"]
         checks.append(("stretch: workshop Crepe within 3 points of TF-IDF", gap <= 0.03, f"{100 * gap:.1f} points"))
