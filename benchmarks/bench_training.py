@@ -129,7 +129,7 @@ def torch_worker(batch, steps):
 
 def run_variant(variant, batch, steps):
     """Run one variant in a fresh interpreter; return samples/s or None if it cannot run here."""
-    env = {key: value for key, value in os.environ.items() if key not in ("OMP_NUM_THREADS", "_CREPE_SET_THREADS")}
+    env = {key: value for key, value in os.environ.items() if key not in ("OMP_NUM_THREADS",)}
     if variant == "mx-default-threads":
         env["CREPE_KEEP_THREADS"] = "1"
     else:                           # as the workshop's Jupyter kernel (make setup) starts every process

@@ -44,22 +44,18 @@ def _usable_cores():
     return len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else (_os.cpu_count() or 1)
 
 
-def _threads_left_to_user():
-    """True when the user chose the thread count (``OMP_NUM_THREADS``) or asked crepe to keep out of it
-    (``CREPE_KEEP_THREADS=1``, for measuring MXNet's own default)."""
-    chosen = "OMP_NUM_THREADS" in _os.environ and "_CREPE_SET_THREADS" not in _os.environ
-    return chosen or _os.environ.get("CREPE_KEEP_THREADS") == "1"
-
-
 def use_all_cores():
-    """Give MXNet every usable core if it is not loaded yet; warn if it was loaded with fewer.
+    """Give MXNet every usable core if it is not loaded yet; warn if it was loaded without the setting.
+
+    Nothing happens when ``OMP_NUM_THREADS`` is already set (by the user, the workshop's kernel, or
+    a parent process) or when ``CREPE_KEEP_THREADS=1`` (to measure MXNet's own default).
 
     Returns
     -------
     int or None
-        The thread count set, or None when the user chose one or MXNet was already loaded.
+        The thread count set, or None when nothing was set.
     """
-    if _threads_left_to_user():
+    if "OMP_NUM_THREADS" in _os.environ or _os.environ.get("CREPE_KEEP_THREADS") == "1":
         return None
     cores = _usable_cores()
     if "mxnet" in _sys.modules:
@@ -71,7 +67,6 @@ def use_all_cores():
                           "kernel does), or import crepe first", RuntimeWarning, stacklevel=3)
         return None
     _os.environ["OMP_NUM_THREADS"] = str(cores)
-    _os.environ["_CREPE_SET_THREADS"] = "1"        # ours, so that a child process may set it again
     return cores
 
 

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def python(code, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "_CREPE_SET_THREADS")}
+    environment = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS",)}
     environment.update(PYTHONPATH=str(ROOT), **env)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120)
 
@@ -60,3 +60,8 @@ def test_make_setup_gives_the_kernel_the_thread_count():
     if not spec.is_file():
         pytest.skip(f"no workshop kernel in {sys.prefix} (tests not run through `make test`)")
     assert json.loads(spec.read_text())["env"]["OMP_NUM_THREADS"].isdigit()
+
+
+def test_use_all_cores_after_mxnet_is_quiet_when_the_variable_was_inherited():
+    result = python("import warnings; warnings.simplefilter('always'); import mxnet, crepe", OMP_NUM_THREADS="2")
+    assert "OMP_NUM_THREADS" not in result.stderr
