@@ -426,6 +426,11 @@ def commit_epoch(directory, net, trainer, epoch, history, best):
 
     SIGINT and SIGTERM are held back until state.json has been replaced, so the directory always
     names one complete epoch. Older epochs go, except the previous one (a fallback) and the best.
+
+    Returns
+    -------
+    (str, float)
+        The best epoch's weights file and its validation accuracy, as committed.
     """
     directory = Path(directory)
     params, states = f"epoch-{epoch:04d}.params", f"epoch-{epoch:04d}.states"
@@ -449,3 +454,4 @@ def commit_epoch(directory, net, trainer, epoch, history, best):
         for old in list(directory.glob("epoch-*.params")) + list(directory.glob("epoch-*.states")):
             if old.name not in keep:
                 old.unlink()
+    return best_name, best_accuracy

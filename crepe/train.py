@@ -391,10 +391,9 @@ def fit(net, train_set, val_set=None, epochs=5, batch_size=64, ctx=None, recipe=
             if out_dir is None:
                 log(line)
                 continue
-            improved = val is None or val > best[1]
-            best = (None, val if val is not None else best[1]) if improved else best
-            checkpoint.commit_epoch(out_dir, net, trainer, epoch + 1, history, best)
-            best = (checkpoint.read_state(out_dir)["best"], best[1])
+            if val is None or val > best[1]:                # this epoch becomes the best
+                best = (None, val if val is not None else best[1])
+            best = checkpoint.commit_epoch(out_dir, net, trainer, epoch + 1, history, best)
             log(line)
     except KeyboardInterrupt:
         committed = None
