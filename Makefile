@@ -1,7 +1,7 @@
 # Two commands a user needs: `make lab` (set up, then open JupyterLab) and `make test`.
 #   make lab            set up .venv if needed, register the Jupyter kernel, open JupyterLab on notebooks/
 #   make test           the same set-up, then unit tests, doctests and nbval over every notebook
-#   make notebooks      re-execute every notebook in place, each in a fresh kernel (quick mode)
+#   make notebooks      re-execute every notebook and solution in place, each in a fresh kernel (quick mode)
 #   make GPU=1 ...      force the GPU stack (mxnet-cu112); GPU=0 forces the CPU stack; default: auto
 #                       (scripts/select-stack.sh: a GPU with sm_50-86 kernels and the CUDA 11 libraries)
 #   make QUICK=0 ...    full-size data and epochs in the notebooks (instructors, GPU box)
@@ -54,7 +54,7 @@ test: setup
 	WORKSHOP_QUICK=1 $(PY) -m pytest $(TEST_PATHS) $(PYTEST_ARGS)
 
 notebooks: setup
-	@for nb in notebooks/[0-9]*.ipynb; do \
+	@for nb in notebooks/[0-9]*.ipynb notebooks/solutions/[0-9]*.ipynb; do \
 	    echo "executing $$nb"; \
 	    WORKSHOP_QUICK=$(QUICK) $(VENV)/bin/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
 	        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=$(KERNEL) "$$nb" || exit 1; \

@@ -13,13 +13,20 @@ with batches of 32 for the same wall-clock budget, one after another, on the sam
 
 - ``tfidf``: word uni- and bigram TF-IDF + logistic regression (the paper's Table 4 baseline);
 - ``word``: Kim's word CNN (``crepe.words.WordCNN``), workshop recipe;
-- ``crepe-workshop``: Crepe small, the workshop architecture and recipe (the CLI's default);
+- ``crepe-workshop``: Crepe small, the workshop architecture and recipe with typo augmentation
+  (the CLI's default);
+- ``crepe-workshop-plain``: the same without augmentation, to measure what augmentation adds;
+- ``crepe-workshop-thesaurus``: the default plus the paper's thesaurus augmentation, with Debian's
+  full MyThes thesaurus (``/usr/share/mythes/th_en_US_v2.dat``, package ``mythes-en-us``); skipped,
+  and said so, when it is not installed;
 - ``crepe-paper``: Crepe small exactly as in the paper, Adam 5e-4 (the best of the recipes
   measured for it; SGD 0.01 stays at chance longer).
 
 A network stops at the budget or after ``--max-epochs`` epochs, whichever comes first (the word
 CNN takes a few milliseconds a step). Validation accuracy is measured every ``--eval-every`` steps; evaluation time is not counted as
-training time. ``--write`` stores the table in benchmarks/README.md and the plot beside it.
+training time. ``--write`` stores the table in benchmarks/README.md and the plot beside it, and in
+``learning.json`` the curves and, for the default, the training windows that most excite the
+first-layer filters that vote most strongly for each class (notebook 04 shows them).
 """
 import argparse
 import os
@@ -32,7 +39,8 @@ sys.path.insert(0, str(HERE.parent))
 
 import crepe  # noqa: E402  (sets OMP_NUM_THREADS before MXNet loads)
 
-MODELS = ("tfidf", "word", "crepe-workshop", "crepe-paper")
+MODELS = ("tfidf", "word", "crepe-workshop", "crepe-workshop-plain", "crepe-workshop-thesaurus", "crepe-paper")
+DEBIAN_THESAURUS = Path("/usr/share/mythes/th_en_US_v2.dat")
 CHANCE_EXIT = 0.50
 
 
@@ -82,6 +90,31 @@ def build(kind, classes, train_texts):
     return Crepe(len(classes), **ARCHITECTURES[arch]), (5e-4 if arch == "paper" else None)
 
 
+def augmentation(kind):
+    """The training transform of a model, and how the table names it."""
+    from crepe.augment import Augmenter, Chain, default_augmentation, load_mythes
+
+    if kind not in ("crepe-workshop", "crepe-workshop-thesaurus"):
+        return None, "none"
+    typos = default_augmentation()
+    if kind == "crepe-workshop":
+        return typos, f"typos {typos.rate:g}"
+    return Chain(Augmenter(load_mythes(DEBIAN_THESAURUS)), typos), f"thesaurus (Debian) + typos {typos.rate:g}"
+
+
+def strongest_windows(net, texts, classes, per_class=2, k=3):
+    """For the workshop head: the filters voting most for each class and their top training windows."""
+    import numpy as np
+
+    from crepe.explain import top_windows
+
+    votes = net.classifier[1].weight.data().asnumpy()[:, :256]                  # (classes, 256)
+    margin = votes - (votes.sum(axis=0) - votes) / (len(classes) - 1)
+    windows = top_windows(net, texts, k=k)
+    return [{"filter": int(f), "class": classes[c], "windows": [w for w, _ in windows[f]]}
+            for c in range(len(classes)) for f in np.argsort(-margin[c])[:per_class]]
+
+
 def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs, batch_size=32):
     import mxnet as mx
     import numpy as np
@@ -93,7 +126,8 @@ def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs
 
     mx.random.seed(0)
     net, lr = build(kind, classes, train[0])
-    train_set, batchify = make_dataset(net, *train)
+    transform, augment = augmentation(kind)
+    train_set, batchify = make_dataset(net, *train, transform=transform)
     val_set, _ = make_dataset(net, *val)
     test_set, _ = make_dataset(net, *test)
     net.initialize()
@@ -108,7 +142,11 @@ def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs
     curve, seconds, step, total = [], 0.0, 0, max_epochs * per_epoch
     bar = tqdm(total=budget, desc=kind, file=sys.stdout, mininterval=5,
                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} training s")
+    epoch = 0
     while seconds < budget and step < total:
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)                     # a fresh augmentation draw every epoch
+        epoch += 1
         order = rng.permutation(len(train_set))
         for start in range(0, per_epoch * batch_size, batch_size):
             if seconds >= budget or step >= total:
@@ -126,7 +164,7 @@ def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs
             loss_sum.wait_to_read()
             spent = time.perf_counter() - began
             seconds += spent
-            bar.update(spent)
+            bar.update(min(spent, max(0.0, budget - bar.n)))     # tqdm drops its total past 100 %
             step += 1
             if step == 20:
                 total = min(total, int(budget / (seconds / 20) * 0.97))
@@ -135,8 +173,11 @@ def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs
     bar.close()
     if not curve or curve[-1][0] != step:
         curve.append((step, seconds, evaluate(net, val_set, batchify_fn=batchify)["accuracy"]))
-    return {"curve": curve, "test": evaluate(net, test_set, batchify_fn=batchify)["accuracy"], "seconds": seconds,
-            "steps": step, "parameters": parameter_count(net)}
+    result = {"curve": curve, "test": evaluate(net, test_set, batchify_fn=batchify)["accuracy"], "seconds": seconds,
+              "steps": step, "parameters": parameter_count(net), "augment": augment}
+    if kind == "crepe-workshop":
+        result["windows"] = strongest_windows(net, train[0], classes)
+    return result
 
 
 def first_step_at(curve, level):
@@ -187,19 +228,19 @@ def report(results, minutes):
     rows = []
     for name, result in results.items():
         curve = result["curve"]
-        rows.append((name, f"{result['parameters']:,}", result["steps"] if result["steps"] is not None else "-",
+        rows.append((name, result.get("augment", "none"), f"{result['parameters']:,}", result["steps"] if result["steps"] is not None else "-",
                      f"{result['seconds']:.0f}",
                      (first_step_at(curve, CHANCE_EXIT) or "never") if result["steps"] is not None else "-",
                      _fmt(accuracy_at(curve, 150)) if result["steps"] else "-",
                      f"{max(a for _, _, a in curve):.3f}", f"{result['test']:.3f}"))
-    text = table(rows, ("model", "parameters", "steps", "train s", f"steps to val >= {CHANCE_EXIT}",
+    text = table(rows, ("model", "augmentation", "parameters", "steps", "train s", f"steps to val >= {CHANCE_EXIT}",
                         "val at 150 steps", "best val", f"test after <= {minutes:g} min"))
     checks = []
     default, paper, tfidf = (results.get(name) for name in ("crepe-workshop", "crepe-paper", "tfidf"))
     if default:
         exit_step = first_step_at(default["curve"], CHANCE_EXIT)
         checks.append(("workshop Crepe leaves chance (val >= 0.50) within 150 steps", exit_step is not None
-                       and exit_step <= 150, f"step {exit_step}"))
+                       and exit_step <= 150, f"step {exit_step or 'never'}"))
         checks.append((f"workshop Crepe >= 0.82 test accuracy within {minutes:g} min", default["test"] >= 0.82,
                        f"{default['test']:.3f}"))
     if paper:
@@ -231,6 +272,9 @@ def main():
               f"{len(test[0])} test rows")
     print(header)
     results = {}
+    if "crepe-workshop-thesaurus" in args.models and not DEBIAN_THESAURUS.is_file():
+        print(f"crepe-workshop-thesaurus skipped: {DEBIAN_THESAURUS} is not installed (apt install mythes-en-us)")
+        args.models.remove("crepe-workshop-thesaurus")
     for name in args.models:
         results[name] = (run_tfidf(train, val, test) if name == "tfidf"
                          else run_network(name, train, val, test, classes, args.minutes, args.eval_every,
@@ -246,7 +290,9 @@ def main():
         write_section("Learning", f"{header}\n\n{text}\n\n![learning curves](learning.png)\n\n"
                                   "The curves themselves: `benchmarks/learning.json`.")
         curves = {name: {"test": r["test"], "steps": r["steps"], "seconds": round(r["seconds"], 1),
-                         "curve": [(s, round(t, 1), round(a, 4)) for s, t, a in r["curve"]]}
+                         "augment": r.get("augment", "none"),
+                         "curve": [(s, round(t, 1), round(a, 4)) for s, t, a in r["curve"]],
+                         **({"windows": r["windows"]} if "windows" in r else {})}
                   for name, r in results.items()}
         (HERE / "learning.json").write_text(json.dumps({"machine": header, "results": curves}, indent=1) + "\n")
         print(f"wrote benchmarks/README.md, {image} and learning.json")

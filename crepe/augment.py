@@ -18,10 +18,12 @@ import numpy as np
 
 from .data import DataError
 
-__all__ = ["load_mythes", "Augmenter", "SAMPLE_THESAURUS"]
+__all__ = ["load_mythes", "Augmenter", "Typos", "Chain", "default_augmentation", "SAMPLE_THESAURUS", "WORKSHOP_TYPO_RATE"]
 
 #: A small thesaurus written for the bundled sample (news words), in MyThes format.
 SAMPLE_THESAURUS = Path(__file__).resolve().parents[1] / "data" / "thesaurus" / "sample_th.dat"
+#: Typo rate of the workshop Crepe's training data (``--typos``), measured in benchmarks/README.md.
+WORKSHOP_TYPO_RATE = 0.05
 _ANNOTATION = re.compile(r"\s*\([^)]*\)\s*$")
 _WORD = re.compile(r"[^\W_]+")          # letters and digits, as Lua's %w+ in the original
 
@@ -142,3 +144,73 @@ class Augmenter:
             pieces += [text[last:match.start()], replacement]
             last = match.end()
         return "".join(pieces) + text[last:]
+
+
+class Typos:
+    """Character noise: delete or replace a small share of characters; use as ``TextDataset(transform=...)``.
+
+    Each character is deleted with probability ``rate / 2`` and replaced by a random lower-case letter
+    with probability ``rate / 2``. A character CNN trained on a few thousand rows learns them by heart;
+    seeing every text slightly misspelled in each epoch makes that harder (measured in
+    ``benchmarks/README.md``), and it is the kind of noise real text has.
+
+    Parameters
+    ----------
+    rate : float, optional
+        Share of characters touched (default 0.05).
+    seed : int, optional
+        Makes the sequence reproducible when no ``rng`` is passed.
+
+    Examples
+    --------
+    >>> Typos(0.2, seed=3)("the quick brown fox")
+    'the qulc rown ox'
+    """
+
+    LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+
+    def __init__(self, rate=0.05, seed=0):
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate must be in [0, 1], got {rate}")
+        self.rate = rate
+        self.random = np.random.RandomState(seed)
+
+    def __call__(self, text, rng=None):
+        """``text`` with typos; ``rng`` (a RandomState) makes the draw depend on it alone."""
+        random = rng if rng is not None else self.random
+        draws = random.rand(len(text))
+        letters = self.LETTERS[random.randint(len(self.LETTERS), size=len(text))]
+        chars = np.array(list(text), dtype=object)
+        replace = (draws >= self.rate / 2) & (draws < self.rate)
+        chars[replace] = letters[replace]
+        return "".join(chars[draws >= self.rate / 2])
+
+
+class Chain:
+    """Apply several transforms in turn, passing each the same ``rng``.
+
+    Examples
+    --------
+    >>> chain = Chain(Augmenter({"won": ["beat"]}), Typos(0.0))
+    >>> chain("Ann won", np.random.RandomState(0))
+    'Ann beat'
+    """
+
+    def __init__(self, *transforms):
+        self.transforms = transforms
+
+    def __call__(self, text, rng=None):
+        for transform in self.transforms:
+            text = transform(text, rng)
+        return text
+
+
+def default_augmentation(seed=0):
+    """The workshop Crepe's training transform: ``Typos(WORKSHOP_TYPO_RATE)``.
+
+    Examples
+    --------
+    >>> default_augmentation().rate == WORKSHOP_TYPO_RATE
+    True
+    """
+    return Typos(WORKSHOP_TYPO_RATE, seed=seed)

@@ -29,13 +29,23 @@ def _positive(kind):
     return parse
 
 
+def _rate(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m crepe", description="Crepe, the character-level CNN, "
                                      "for the CNNs-for-NLP workshop (MXNet/Gluon).")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    dataset_help = "sample (bundled, default), ag_news (downloaded and verified), amazon, or csv:PATH"
+    dataset_help = "sample (bundled news, default), sentiment (bundled reviews), ag_news (downloaded and verified), amazon, or csv:PATH"
     train = commands.add_parser("train", help="train a model, with a checkpoint after every epoch")
     train.add_argument("--dataset", default="sample", help=dataset_help)
     train.add_argument("--model", choices=("crepe", "word"), default="crepe",
@@ -66,12 +76,15 @@ def build_parser():
     train.add_argument("--augment", metavar="THESAURUS", type=Path,
                        help="thesaurus augmentation (the paper's Th. models) with a MyThes .dat file, e.g. "
                             "data/thesaurus/sample_th.dat or /usr/share/mythes/th_en_US_v2.dat")
+    train.add_argument("--typos", type=_rate, metavar="RATE",
+                       help="share of characters deleted or replaced at random, drawn afresh every epoch (default "
+                            "0.05 for the workshop Crepe, 0 for the paper's and for the word CNN; 0 turns it off)")
     train.add_argument("--amp", action="store_true", help="mixed precision (float16) on GPUs; refused on the CPU")
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on a test set")
     evaluate.add_argument("--model", type=Path, required=True, help="model directory")
     evaluate.add_argument("--dataset", default="sample",
-                          help="sample, ag_news or amazon (their test split), or csv:FILE (every row of FILE)")
+                          help="sample, sentiment, ag_news or amazon (their test split), or csv:FILE (every row of FILE)")
     evaluate.add_argument("--batch-size", type=_positive(int), default=256)
 
     predict = commands.add_parser("predict", help="classify texts given on the command line or in a file")
@@ -131,7 +144,8 @@ def _run_settings(args):
     from .checkpoint import sha256_of
 
     settings = {"dataset": args.dataset, "val_fraction": args.val_fraction, "model": args.model,
-                "augment": str(args.augment) if args.augment else None, "max_batches": args.max_batches}
+                "augment": str(args.augment) if args.augment else None, "typos": args.typos,
+                "max_batches": args.max_batches}
     if args.dataset.startswith("csv:") and Path(args.dataset[4:]).is_file():
         settings["dataset_sha256"] = sha256_of(args.dataset[4:])
     if args.augment and Path(args.augment).is_file():
@@ -156,11 +170,13 @@ def cmd_train(args):
     classes = _class_names(data, args.classes)
     texts, labels = data["train"]
     keep, held = split(len(texts), args.val_fraction, seed=args.seed)
-    transform = None
-    if args.augment:
-        from .augment import Augmenter, load_mythes
+    from .augment import WORKSHOP_TYPO_RATE, Augmenter, Chain, Typos, load_mythes
 
-        transform = Augmenter(load_mythes(args.augment), seed=args.seed)
+    if args.typos is None:
+        args.typos = WORKSHOP_TYPO_RATE if args.model == "crepe" and args.arch == "workshop" else 0.0
+    transforms = [Augmenter(load_mythes(args.augment), seed=args.seed)] if args.augment else []
+    transforms += [Typos(args.typos, seed=args.seed)] if args.typos else []
+    transform = Chain(*transforms) if transforms else None
     ctx = _contexts(args.cpu)
     if args.amp:
         if any(c.device_type != "gpu" for c in ctx):

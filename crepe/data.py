@@ -29,6 +29,9 @@ __all__ = ["DataError", "AG_NEWS_CLASSES", "AG_NEWS", "AMAZON_CATEGORIES", "SAMP
 
 #: The bundled sample's folder (written by ``scripts/make_sample.py``).
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+#: Short product reviews, negative or positive, also written by the project (scripts/make_sentiment.py).
+SENTIMENT_DIR = SAMPLE_DIR.parent / "sentiment"
+BUNDLED = {"sample": SAMPLE_DIR, "sentiment": SENTIMENT_DIR}
 #: Default cache for downloads; ``CREPE_DATA`` overrides it.
 DEFAULT_CACHE = Path(os.environ.get("CREPE_DATA", Path(__file__).resolve().parents[1] / "data" / "cache"))
 
@@ -193,7 +196,8 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     Parameters
     ----------
     name : str
-        ``"sample"`` (bundled, the default everywhere), ``"ag_news"`` (downloaded and verified into
+        ``"sample"`` (bundled news, the default everywhere), ``"sentiment"`` (bundled reviews,
+        negative/positive), ``"ag_news"`` (downloaded and verified into
         the cache), ``"amazon"`` (McAuley files placed in ``<cache>/amazon/``), or ``"csv:PATH"``
         (a training CSV in the AG News layout; a ``test.csv`` beside a ``train.csv`` is used too,
         and training rows whose text also appears there are dropped; class names come from a
@@ -219,10 +223,11 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     (('World', 'Sports', 'Business', 'Sci/Tech'), 2400, 400)
     """
     cache = Path(cache) if cache else DEFAULT_CACHE
-    if name == "sample":
-        classes = tuple((SAMPLE_DIR / "classes.txt").read_text(encoding="utf-8").splitlines())
+    if name in BUNDLED:
+        folder = BUNDLED[name]
+        classes = tuple((folder / "classes.txt").read_text(encoding="utf-8").splitlines())
         return {"classes": classes,
-                **{part: read_csv(SAMPLE_DIR / f"{part}.csv", len(classes))[:2] for part in ("train", "test")}}
+                **{part: read_csv(folder / f"{part}.csv", len(classes))[:2] for part in ("train", "test")}}
     if name == "ag_news":
         folder = cache / "ag_news"
         splits = {}
@@ -248,7 +253,7 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
             if not train[0]:
                 raise DataError(f"{path}: every training row also appears in {test_path}; nothing is left to train on")
         return {"classes": classes, "train": train, "test": test, "overlap": overlap}
-    raise DataError(f"unknown dataset {name!r}: use sample, ag_news, amazon or csv:PATH")
+    raise DataError(f"unknown dataset {name!r}: use sample, sentiment, ag_news, amazon or csv:PATH")
 
 
 def read_classes(path, count):

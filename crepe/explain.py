@@ -7,6 +7,9 @@ Columns of padding and of characters outside the alphabet have no "on" row and s
 A test checks the scores against finite differences of the network's output.
 The frame holds the text backwards (column 0 is the last character), so scores are mapped back to
 reading order, and characters cut off by truncation (before the last 1014) get no score at all.
+
+:func:`top_windows` asks the other question, what each first-layer filter looks for: the 7-character
+windows of real text that excite it most.
 """
 import mxnet as mx
 import numpy as np
@@ -14,7 +17,7 @@ from mxnet import autograd
 
 from .quantise import FRAME_LENGTH, encode, one_hot
 
-__all__ = ["saliency_frame", "explain", "plot_saliency"]
+__all__ = ["saliency_frame", "explain", "plot_saliency", "first_convolution", "first_layer", "top_windows", "filter_weights", "plot_filters"]
 
 
 def saliency_frame(net, frame, ctx=None, target=None):
@@ -121,3 +124,135 @@ def plot_saliency(pairs, ax=None, width=80, title=None):
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def first_layer(net, frames, ctx=None):
+    """Activations of Crepe's first convolution (after its ReLU) for index frames.
+
+    Parameters
+    ----------
+    net : Crepe
+    frames : numpy.ndarray
+        ``uint8`` frames of shape (N, 1014), from :func:`crepe.quantise.encode`.
+    ctx : mxnet.Context, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` of shape (N, filters, 1008): output position ``p`` reads frame columns
+        ``p`` … ``p + 6``.
+
+    Examples
+    --------
+    >>> from crepe.model import Crepe
+    >>> net = Crepe(4); net.initialize()
+    >>> first_layer(net, encode(["abc", "de"])).shape
+    (2, 256, 1008)
+    """
+    ctx = ctx or mx.cpu()
+    x = mx.nd.array(one_hot(frames), ctx=ctx)                              # (N, 69, 1014)
+    return net.features[0](x).asnumpy()                                    # (N, filters, 1008)
+
+
+def first_convolution(net):
+    """The first ``Conv1D``: the paper's layer itself, or the one inside a workshop ``ConvBlock``.
+
+    Examples
+    --------
+    >>> from crepe.model import ARCHITECTURES, Crepe
+    >>> first_convolution(Crepe(4, **ARCHITECTURES["workshop"])).weight.shape
+    (256, 69, 7)
+    """
+    layer = net.features[0]
+    return getattr(layer, "conv", layer)
+
+
+def _window(text, position, width):
+    """The characters (lower case, reading order) under first-layer output ``position``, or None."""
+    kept = text[-FRAME_LENGTH:]
+    end = len(kept) - position                 # column c holds kept[len(kept) - 1 - c]
+    return kept[end - width:end].lower() if end - width >= 0 else None
+
+
+def top_windows(net, texts, k=3, ctx=None, batch_size=64):
+    """For every first-layer filter, the ``k`` distinct windows of ``texts`` that excite it most.
+
+    A window is the 7 characters one output of the first convolution reads, shown in reading order
+    and in lower case (the quantiser folds case). Windows that reach into the padding are skipped.
+
+    Parameters
+    ----------
+    net : Crepe
+    texts : list of str
+    k : int, optional
+        Windows per filter (default 3).
+    ctx : mxnet.Context, optional
+    batch_size : int, optional
+
+    Returns
+    -------
+    list of list of (str, float)
+        One list per filter, strongest first: ``(window, activation)``.
+
+    Examples
+    --------
+    >>> from crepe.model import Crepe
+    >>> net = Crepe(4); net.initialize()
+    >>> found = top_windows(net, ["Stocks rally", "Team wins the cup"], k=2)
+    >>> len(found), all(len(window) == 7 for window, _ in found[0])
+    (256, True)
+    """
+    width = first_convolution(net).weight.shape[2]                        # 7
+    best = None
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        activations = first_layer(net, encode(chunk), ctx)                 # (B, filters, 1008)
+        positions = activations.shape[2]
+        valid = np.arange(positions)[None, :] <= np.array([min(len(t), FRAME_LENGTH) - width for t in chunk])[:, None]
+        activations = np.where(valid[:, None, :], activations, -np.inf)   # padding windows never win
+        flat = activations.transpose(1, 0, 2).reshape(activations.shape[1], -1)   # (filters, B * 1008)
+        if best is None:
+            best = [dict() for _ in range(flat.shape[0])]
+        take = min(flat.shape[1], 8 * k)
+        candidates = np.argpartition(-flat, take - 1, axis=1)[:, :take]
+        for f, row in enumerate(candidates):
+            for index in row:
+                value = flat[f, index]
+                if not np.isfinite(value):
+                    continue
+                window = _window(chunk[index // positions], int(index % positions), width)
+                if value > best[f].get(window, -np.inf):
+                    best[f][window] = float(value)
+    return [sorted(found.items(), key=lambda item: -item[1])[:k] for found in (best or [])]
+
+
+def filter_weights(net):
+    """First-layer weights in reading order: (filters, 69, 7), position 0 the window's first character.
+
+    The frame holds text backwards, so the kernel's column 0 meets the window's *last* character;
+    flipping the width axis puts the weights in the order a person reads.
+    """
+    return first_convolution(net).weight.data().asnumpy()[:, :, ::-1]    # (filters, 69, 7)
+
+
+def plot_filters(net, which, axes=None):
+    """Draw first-layer filters as (character x position) heat maps, every character labelled."""
+    import matplotlib.pyplot as plt
+
+    from .quantise import ALPHABET
+
+    weights = filter_weights(net)
+    if axes is None:
+        _, axes = plt.subplots(1, len(which), figsize=(1.3 * len(which) + 0.8, 9), sharey=True)
+    axes = np.atleast_1d(axes)
+    limit = float(np.abs(weights[list(which)]).max())
+    for ax, f in zip(axes, which):
+        image = ax.imshow(weights[f], cmap="coolwarm", vmin=-limit, vmax=limit, aspect="auto")
+        ax.set_title(f"filter {f}", fontsize=9)
+        ax.set_xticks(range(weights.shape[2]))
+        ax.set_xlabel("position")
+        ax.set_yticks(range(len(ALPHABET)))
+        ax.set_yticklabels([repr(c)[1:-1] if c != " " else "␣" for c in ALPHABET], fontsize=6, family="monospace")
+    axes[0].set_ylabel("character")
+    plt.colorbar(image, ax=list(axes), fraction=0.03, pad=0.02, label="weight")
+    return axes

@@ -114,18 +114,23 @@ def write(path, rows):
         csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "sample")
-    parser.add_argument("--train", type=int, default=2400, help="training rows (default 2400)")
-    parser.add_argument("--test", type=int, default=400, help="test rows (default 400)")
+def generate(argv, description, folder, train, test, make_split, class_names):
+    """The command line both generators share: parse ``argv``, write the two splits and classes.txt."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data" / folder)
+    parser.add_argument("--train", type=int, default=train, help=f"training rows (default {train})")
+    parser.add_argument("--test", type=int, default=test, help=f"test rows (default {test})")
     parser.add_argument("--seed", type=int, default=2015)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     write(args.out / "train.csv", make_split(args.train, rng))
     write(args.out / "test.csv", make_split(args.test, rng))
-    (args.out / "classes.txt").write_text("\n".join(CLASS_NAMES) + "\n", encoding="utf-8")
+    (args.out / "classes.txt").write_text("\n".join(class_names) + "\n", encoding="utf-8")
     print(f"wrote {args.train} training and {args.test} test rows to {args.out}")
+
+
+def main(argv=None):
+    generate(argv, __doc__.splitlines()[0], "sample", 2400, 400, make_split, CLASS_NAMES)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ from collections import Counter
 
 import pytest
 
-from crepe.augment import SAMPLE_THESAURUS, Augmenter, load_mythes
+import numpy as np
+
+from crepe.augment import SAMPLE_THESAURUS, Augmenter, Chain, Typos, load_mythes
 from crepe.data import DataError, TextDataset
 
 
@@ -99,3 +101,30 @@ def test_load_mythes_strips_annotations_and_drops_antonyms(tmp_path):
     path = tmp_path / "th.dat"
     path.write_text("UTF-8\nquick|1\n(adj)|fast (similar term)|speedy|slow (antonym)|agile (related term)\n")
     assert load_mythes(path) == {"quick": ["fast", "speedy", "agile"]}
+
+
+def test_typos_zero_rate_leaves_text_alone():
+    assert Typos(0.0)("Stocks fell on Monday") == "Stocks fell on Monday"
+
+
+def test_typos_touches_about_rate_of_the_characters():
+    text = "a" * 20000
+    noisy = Typos(0.1)(text, np.random.RandomState(0))
+    deleted = len(text) - len(noisy)
+    replaced = sum(c != "a" for c in noisy)             # a replacement by "a" itself is invisible
+    assert abs(deleted - 1000) < 150 and abs(replaced - 1000 * 25 / 26) < 150
+
+
+def test_typos_is_the_same_for_the_same_rng_seed():
+    text = "Shares of the chip maker rose"
+    assert Typos(0.3)(text, np.random.RandomState(5)) == Typos(0.3)(text, np.random.RandomState(5))
+
+
+def test_typos_bad_rate():
+    with pytest.raises(ValueError, match="rate"):
+        Typos(1.5)
+
+
+def test_chain_applies_synonyms_then_typos_with_one_rng():
+    chain = Chain(Augmenter({"won": ["beat"]}), Typos(0.0))
+    assert chain("Ann won the final", np.random.RandomState(1)) == "Ann beat the final"

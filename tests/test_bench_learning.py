@@ -20,3 +20,12 @@ def test_report_says_which_targets_are_met_and_never_for_no_exit():
     assert "- met: workshop Crepe >= 0.82 test accuracy within 10 min (0.850)" in text
     assert "- NOT met: paper Crepe leaves chance within 400 steps (step never" in text
     assert "| never " in text
+
+
+def test_report_names_each_model_s_augmentation():
+    results = {"crepe-workshop": {"curve": CURVE, "test": 0.8, "seconds": 600, "steps": 75, "parameters": 10,
+                                  "augment": "typos 0.05"},
+               "crepe-workshop-plain": {"curve": CURVE, "test": 0.7, "seconds": 600, "steps": 75, "parameters": 10,
+                                        "augment": "none"}}
+    rows = [line for line in report(results, 10).splitlines() if line.startswith("| crepe")]
+    assert "| typos 0.05 " in rows[0] and "| none " in rows[1]

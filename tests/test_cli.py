@@ -147,6 +147,25 @@ def test_train_with_thesaurus_augmentation(model_dir, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_train_records_the_workshop_default_typo_rate(model_dir):
+    _, out, _ = model_dir
+    config = json.loads((out / "config.json").read_text())
+    assert config["run"]["typos"] == 0.05
+
+
+def test_train_paper_arch_defaults_to_no_typos(model_dir, tmp_path):
+    folder, _, _ = model_dir
+    result = crepe("train", "--dataset", f"csv:{folder / 'train.csv'}", "--epochs", 1, "--batch-size", 8,
+                   "--max-batches", 1, "--out", tmp_path / "m", "--cpu", "--arch", "paper")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["run"]["typos"] == 0.0
+
+
+def test_train_typos_outside_zero_to_one_is_refused(tmp_path):
+    result = crepe("train", "--typos", "1.5", "--out", tmp_path / "m")
+    assert result.returncode == 2 and "expected a number between 0 and 1" in result.stderr
+
+
 def test_train_with_a_missing_thesaurus_is_one_sentence(tmp_path):
     result = crepe("train", "--augment", tmp_path / "none.dat", "--out", tmp_path / "m")
     assert result.returncode == 2 and "none.dat: no such file" in result.stderr

@@ -28,11 +28,25 @@ def test_sample_is_balanced_over_four_classes():
         assert np.bincount(data[part][1]).tolist() == [size // 4] * 4
 
 
-def test_sample_is_what_the_generator_writes(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "scripts/make_sample.py"), "--out", str(tmp_path)], check=True,
+@pytest.mark.parametrize("script, folder", [("make_sample.py", "sample"), ("make_sentiment.py", "sentiment")])
+def test_bundled_data_is_what_its_generator_writes(tmp_path, script, folder):
+    subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--out", str(tmp_path)], check=True,
                    capture_output=True)
     for name in ("train.csv", "test.csv", "classes.txt"):
-        assert (tmp_path / name).read_bytes() == (ROOT / "data/sample" / name).read_bytes(), name
+        assert (tmp_path / name).read_bytes() == (ROOT / "data" / folder / name).read_bytes(), name
+
+
+def test_load_dataset_sentiment_is_balanced_and_named():
+    data = load_dataset("sentiment")
+    assert data["classes"] == ("negative", "positive")
+    for part, size in (("train", 1600), ("test", 400)):
+        assert np.bincount(data[part][1]).tolist() == [size // 2] * 2
+
+
+def test_sentiment_sample_puts_every_opinion_word_under_both_labels():
+    texts, labels = load_dataset("sentiment")["train"]
+    for word in ("awful", "great"):
+        assert {int(label) for text, label in zip(texts, labels) if f" {word}" in text} == {0, 1}
 
 
 def test_read_csv_joins_fields_in_reverse_order(tmp_path):

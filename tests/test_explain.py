@@ -3,8 +3,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from crepe.explain import explain, plot_saliency
-from crepe.quantise import FRAME_LENGTH
+from crepe.explain import explain, filter_weights, first_layer, plot_filters, plot_saliency, top_windows
+from crepe.model import ARCHITECTURES, Crepe
+from crepe.quantise import FRAME_LENGTH, encode, one_hot
 from tests.helpers import seeded_crepe
 
 
@@ -91,3 +92,55 @@ def test_saliency_frame_is_zero_on_padding_columns(net):
 def test_explain_batch_normalised_crepe_is_refused():
     with pytest.raises(ValueError, match="without batch normalisation"):
         explain(seeded_crepe(5, head="max", norm="batch", init="he"), "text")
+
+
+# --------------------------------------------------------------------------- what the first layer learned
+
+
+def _planted_filter_net():
+    """A workshop Crepe whose filter 0 matches exactly the 7 characters "goalie!" and nothing else."""
+    from crepe.quantise import ALPHABET
+
+    net = Crepe(4, **ARCHITECTURES["workshop"])
+    net.initialize()
+    conv = net.features[0].conv
+    weight = np.zeros(conv.weight.shape, dtype=np.float32)             # (256, 69, 7)
+    for position, char in enumerate("goalie!"):
+        weight[0, ALPHABET.index(char), 6 - position] = 1.0              # kernel column 0 meets the last character
+    conv.weight.set_data(mx.nd.array(weight))
+    return net
+
+
+def test_top_windows_finds_a_planted_seven_gram():
+    found = top_windows(_planted_filter_net(), ["The GOALIE! saved it", "goal is near", "no"], k=2)
+    assert found[0][0] == ("goalie!", 7.0)
+
+
+def test_top_windows_skips_windows_that_reach_into_padding():
+    found = top_windows(_planted_filter_net(), ["lie!", "abcdefgh"], k=5)
+    assert all(len(window) == 7 for window, _ in found[0]) and [w for w, _ in found[0]] != []
+
+
+def test_first_layer_matches_a_numpy_correlation(net):
+    frames = encode(["Markets fell", "Goal!"])
+    x = one_hot(frames)                                                 # (2, 69, 1014)
+    w = net.features[0].weight.data().asnumpy()                         # (256, 69, 7)
+    b = net.features[0].bias.data().asnumpy()
+    by_hand = np.maximum(0, np.einsum("ncj,fcj->nf", x[:, :, 10:17], w) + b)   # output position 10
+    assert np.allclose(first_layer(net, frames)[:, :, 10], by_hand, atol=1e-5)
+
+
+def test_filter_weights_reads_the_planted_filter_in_reading_order():
+    from crepe.quantise import ALPHABET
+
+    weights = filter_weights(_planted_filter_net())[0]                  # (69, 7)
+    assert "".join(ALPHABET[i] for i in weights.argmax(axis=0)) == "goalie!"
+
+
+def test_plot_filters_labels_every_character():
+    import matplotlib
+    matplotlib.use("Agg")
+    from crepe.quantise import ALPHABET
+
+    axes = plot_filters(_planted_filter_net(), [0, 1])
+    assert len(axes[0].get_yticklabels()) == len(ALPHABET)
