@@ -106,9 +106,10 @@ def strongest_windows(net, texts, classes, per_class=2, k=3):
     """For the workshop head: the filters voting most for each class and their top training windows."""
     import numpy as np
 
-    from crepe.explain import top_windows
+    from crepe.explain import first_convolution, top_windows
 
-    votes = net.classifier[1].weight.data().asnumpy()[:, :256]                  # (classes, 256)
+    filters = first_convolution(net).weight.shape[0]                             # 256
+    votes = net.classifier[1].weight.data().asnumpy()[:, :filters]               # (classes, 256)
     margin = votes - (votes.sum(axis=0) - votes) / (len(classes) - 1)
     windows = top_windows(net, texts, k=k)
     return [{"filter": int(f), "class": classes[c], "windows": [w for w, _ in windows[f]]}
