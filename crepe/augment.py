@@ -18,12 +18,15 @@ import numpy as np
 
 from .data import DataError
 
-__all__ = ["load_mythes", "Augmenter", "Typos", "Chain", "default_augmentation", "SAMPLE_THESAURUS", "WORKSHOP_TYPO_RATE"]
+__all__ = ["load_mythes", "Augmenter", "Typos", "WordDropout", "Chain", "default_augmentation", "SAMPLE_THESAURUS",
+           "WORKSHOP_TYPO_RATE", "WORKSHOP_WORD_DROPOUT"]
 
 #: A small thesaurus written for the bundled sample (news words), in MyThes format.
 SAMPLE_THESAURUS = Path(__file__).resolve().parents[1] / "data" / "thesaurus" / "sample_th.dat"
 #: Typo rate of the workshop Crepe's training data (``--typos``), measured in benchmarks/README.md.
-WORKSHOP_TYPO_RATE = 0.05
+WORKSHOP_TYPO_RATE = 0.1
+#: Share of words the workshop Crepe's training data leaves out (``--word-dropout``), measured likewise.
+WORKSHOP_WORD_DROPOUT = 0.2
 _ANNOTATION = re.compile(r"\s*\([^)]*\)\s*$")
 _WORD = re.compile(r"[^\W_]+")          # letters and digits, as Lua's %w+ in the original
 
@@ -157,7 +160,7 @@ class Typos:
     Parameters
     ----------
     rate : float, optional
-        Share of characters touched (default 0.05).
+        Share of characters touched (default 0.05; the workshop Crepe trains with ``WORKSHOP_TYPO_RATE``).
     seed : int, optional
         Makes the sequence reproducible when no ``rng`` is passed.
 
@@ -175,6 +178,9 @@ class Typos:
         self.rate = rate
         self.random = np.random.RandomState(seed)
 
+    def __repr__(self):
+        return f"Typos({self.rate:g})"
+
     def __call__(self, text, rng=None):
         """``text`` with typos; ``rng`` (a RandomState) makes the draw depend on it alone."""
         random = rng if rng is not None else self.random
@@ -184,6 +190,46 @@ class Typos:
         replace = (draws >= self.rate / 2) & (draws < self.rate)
         chars[replace] = letters[replace]
         return "".join(chars[draws >= self.rate / 2])
+
+
+class WordDropout:
+    """Word noise: leave out each word (a run of characters between spaces) with probability ``rate``.
+
+    A headline still reads as its topic with a word or two missing, but the network can no longer
+    rely on any single word being there. At least one word is always kept.
+
+    Parameters
+    ----------
+    rate : float, optional
+        Share of words left out (default 0.1; the workshop Crepe trains with ``WORKSHOP_WORD_DROPOUT``).
+    seed : int, optional
+        Makes the sequence reproducible when no ``rng`` is passed.
+
+    Examples
+    --------
+    >>> WordDropout(0.2, seed=2)("stocks fell sharply on wall street today")
+    'stocks sharply on wall street today'
+    """
+
+    def __init__(self, rate=0.1, seed=0):
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate must be in [0, 1), got {rate}")
+        self.rate = rate
+        self.random = np.random.RandomState(seed)
+
+    def __repr__(self):
+        return f"WordDropout({self.rate:g})"
+
+    def __call__(self, text, rng=None):
+        """``text`` with some words left out; ``rng`` (a RandomState) makes the draw depend on it alone."""
+        random = rng if rng is not None else self.random
+        words = [word for word in text.split(" ") if word]       # runs of spaces count as one
+        if not words:
+            return text
+        keep = random.rand(len(words)) >= self.rate
+        if not keep.any():
+            keep[random.randint(len(words))] = True
+        return " ".join(word for word, kept in zip(words, keep) if kept)
 
 
 class Chain:
@@ -199,6 +245,9 @@ class Chain:
     def __init__(self, *transforms):
         self.transforms = transforms
 
+    def __repr__(self):
+        return f"Chain({', '.join(map(repr, self.transforms))})"
+
     def __call__(self, text, rng=None):
         for transform in self.transforms:
             text = transform(text, rng)
@@ -206,11 +255,16 @@ class Chain:
 
 
 def default_augmentation(seed=0):
-    """The workshop Crepe's training transform: ``Typos(WORKSHOP_TYPO_RATE)``.
+    """The workshop Crepe's training transform: words left out, then typos.
+
+    ``Chain(WordDropout(WORKSHOP_WORD_DROPOUT), Typos(WORKSHOP_TYPO_RATE))``, what ``python -m crepe
+    train`` uses for the workshop Crepe unless told otherwise.
 
     Examples
     --------
-    >>> default_augmentation().rate == WORKSHOP_TYPO_RATE
-    True
+    >>> default_augmentation()
+    Chain(WordDropout(0.2), Typos(0.1))
+    >>> default_augmentation()("Oil prices rose again on Monday", np.random.RandomState(0))
+    'Oil pricbhrose again on Monay'
     """
-    return Typos(WORKSHOP_TYPO_RATE, seed=seed)
+    return Chain(WordDropout(WORKSHOP_WORD_DROPOUT, seed=seed), Typos(WORKSHOP_TYPO_RATE, seed=seed + 1))

@@ -293,10 +293,42 @@ def read_config(directory):
             raise CheckpointError(f"{directory} was trained with a different alphabet or frame length")
         if config.get("size") not in ("small", "large"):
             raise CheckpointError(f"{directory}/config.json: unknown size {config.get('size')!r}")
-        if config.setdefault("architecture", ARCHITECTURES["paper"]) not in ARCHITECTURES.values():
-            raise CheckpointError(f"{directory}/config.json names an architecture this version does not know: "
-                                  f"{config['architecture']}")
+        _check_architecture(directory, config.setdefault("architecture", ARCHITECTURES["paper"]))
     return config
+
+
+def _check_architecture(directory, architecture):
+    """Refuse an ``architecture`` entry that :class:`crepe.model.Crepe` cannot build, naming the field."""
+    problem = _architecture_problem(architecture)
+    if problem:
+        raise CheckpointError(f"{directory}/config.json: an architecture this version cannot build ({problem})")
+
+
+def _architecture_problem(architecture):
+    """The first thing wrong with an ``architecture`` entry, or None.
+
+    Examples
+    --------
+    >>> _architecture_problem({"head": "max", "norm": None, "init": "he", "dropout": 0.2, "filters": 128}) is None
+    True
+    >>> _architecture_problem({"head": "avg", "norm": None, "init": "he", "dropout": 0.2})
+    "head must be one of ('flatten', 'max'), got 'avg'"
+    """
+    fields = ("head", "norm", "init", "dropout", "filters")
+    if not isinstance(architecture, dict):
+        return "it is not a mapping"
+    unknown = sorted(set(architecture) - set(fields))
+    if unknown:
+        return f"unknown field {unknown[0]!r}"
+    for field, values in (("head", ("flatten", "max")), ("norm", (None, "batch")), ("init", ("gaussian", "he"))):
+        if architecture.get(field) not in values:
+            return f"{field} must be one of {values}, got {architecture.get(field)!r}"
+    dropout, filters = architecture.get("dropout"), architecture.get("filters")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        return f"dropout must be a number in [0, 1), got {dropout!r}"
+    if filters is not None and (isinstance(filters, bool) or not isinstance(filters, int) or filters < 1):
+        return f"filters must be a positive integer, got {filters!r}"
+    return None
 
 
 def build_model(config, directory=None):

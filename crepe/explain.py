@@ -57,7 +57,7 @@ def saliency_frame(net, frame, ctx=None, target=None):
     # workspace, and its backward pass returns wrong gradients. The classifier, which has dropout,
     # runs in predict mode.
     with autograd.record(train_mode=True):
-        features = net.feature_vector(x)                                   # (1, 8704) or (1, 1536)
+        features = net.feature_vector(x)                                   # (1, 8704) or (1, 6 x filters)
         with autograd.predict_mode():
             logits = net.classifier(features)                              # (1, classes)
         label = int(logits.argmax(axis=1).asscalar()) if target is None else int(target)
@@ -161,7 +161,7 @@ def first_convolution(net):
     --------
     >>> from crepe.model import ARCHITECTURES, Crepe
     >>> first_convolution(Crepe(4, **ARCHITECTURES["workshop"])).weight.shape
-    (256, 69, 7)
+    (128, 69, 7)
     """
     layer = net.features[0]
     return getattr(layer, "conv", layer)

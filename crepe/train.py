@@ -32,7 +32,7 @@ __all__ = ["CheckpointError", "RECIPES", "FORMAT_VERSION", "enable_mixed_precisi
 #: of minutes (benchmarks/README.md, "Learning", has the measurements behind it).
 RECIPES = {
     "paper": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "wd": 1e-5, "halve_every": 3, "halvings": 10},
-    "workshop": {"optimizer": "adam", "lr": 2e-3, "wd": 0.0, "warmup_steps": 50, "decay": "cosine"},
+    "workshop": {"optimizer": "adam", "lr": 4e-3, "wd": 0.0, "warmup_steps": 20, "decay": "cosine"},
 }
 
 Prediction = namedtuple("Prediction", ["label", "probabilities"])
@@ -42,8 +42,20 @@ Prediction = namedtuple("Prediction", ["label", "probabilities"])
 PROGRESS_FILE_VARIABLE = "CREPE_PROGRESS_FILE"
 
 
-def make_dataset(net, texts, labels, transform=None, seed=0):
+def make_dataset(net, texts, labels, transform=None, seed=0, training=False):
     """The dataset and batchify function that feed ``net``: index frames for Crepe, token ids for words.
+
+    Parameters
+    ----------
+    net : Crepe or WordCNN
+    texts, labels : sequences
+    transform : callable, optional
+        Training augmentation (see :class:`crepe.data.TextDataset`).
+    seed : int, optional
+        The run's seed, for ``transform``.
+    training : bool, optional
+        A training set: Crepe then gets frames of ``crepe.model.training_length(net)`` columns (512
+        for the max-over-time head, which reads any length); otherwise, and for evaluation, 1014.
 
     Returns
     -------
@@ -61,8 +73,10 @@ def make_dataset(net, texts, labels, transform=None, seed=0):
                      for i, text in enumerate(texts)]
         return WordDataset(texts, labels, net.vocab), word_batchify(net.vocab)
     from .data import TextDataset
+    from .model import training_length
 
-    return TextDataset(texts, labels, transform=transform, seed=seed), None
+    length = training_length(net) if training else FRAME_LENGTH
+    return TextDataset(texts, labels, transform=transform, seed=seed, length=length), None
 
 
 # ----------------------------------------------------------------------------- training
@@ -94,8 +108,8 @@ def learning_rate(recipe, step, total_steps, steps_per_epoch, base):
     Examples
     --------
     >>> workshop = RECIPES["workshop"]
-    >>> [round(learning_rate(workshop, s, 1000, 100, 2e-3), 6) for s in (0, 49, 525, 999)]
-    [4e-05, 0.002, 0.001, 0.0]
+    >>> [round(learning_rate(workshop, s, 1000, 100, 4e-3), 6) for s in (0, 19, 510, 999)]
+    [0.0002, 0.004, 0.002, 0.0]
     >>> learning_rate(RECIPES["paper"], 650, 3000, 100, 0.01)     # epoch 7: halved twice
     0.0025
     """
@@ -224,7 +238,11 @@ def _start(loop, out_dir, resume, overwrite, classes, run, log):
     if changed or len(config["classes"]) != net.num_classes:
         raise CheckpointError(f"{out_dir} holds another model than this one (it differs in "
                               f"{', '.join(changed) or 'the number of classes'}); train into a new directory")
-    changed = checkpoint.differences(config.get("run", {}), run)
+    recorded = dict(config.get("run", {}))
+    for key, before in (("word_dropout", 0.0), ("train_length", FRAME_LENGTH if config["model"] == "crepe" else None)):
+        if key in run:
+            recorded.setdefault(key, before)          # a run recorded before this setting existed
+    changed = checkpoint.differences(recorded, run)
     if changed:
         raise CheckpointError(f"{out_dir} was trained with other settings, so --resume would mix two runs "
                               f"({'; '.join(changed)}); resume with the same settings or use --overwrite")

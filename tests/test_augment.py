@@ -5,7 +5,8 @@ import pytest
 
 import numpy as np
 
-from crepe.augment import SAMPLE_THESAURUS, Augmenter, Chain, Typos, load_mythes
+from crepe.augment import (SAMPLE_THESAURUS, WORKSHOP_TYPO_RATE, WORKSHOP_WORD_DROPOUT, Augmenter, Chain, Typos,
+                           WordDropout, default_augmentation, load_mythes)
 from crepe.data import DataError, TextDataset
 
 
@@ -123,6 +124,40 @@ def test_typos_is_the_same_for_the_same_rng_seed():
 def test_typos_bad_rate():
     with pytest.raises(ValueError, match="rate"):
         Typos(1.5)
+
+
+def test_word_dropout_zero_rate_leaves_text_alone():
+    assert WordDropout(0.0)("Stocks fell on Monday") == "Stocks fell on Monday"
+
+
+def test_word_dropout_leaves_out_about_rate_of_the_words():
+    words = [f"w{i}" for i in range(5000)]
+    kept = WordDropout(0.2)(" ".join(words), np.random.RandomState(0)).split(" ")
+    assert abs(len(kept) - 4000) < 120 and set(kept) <= set(words)
+
+
+def test_word_dropout_keeps_the_order_of_the_words_it_keeps():
+    kept = WordDropout(0.5)("a b c d e f g h", np.random.RandomState(3)).split(" ")
+    assert kept == sorted(kept)
+
+
+def test_word_dropout_always_keeps_one_word():
+    assert all(WordDropout(0.99)("one two three", np.random.RandomState(seed)) for seed in range(50))
+
+
+def test_word_dropout_never_keeps_an_empty_word():
+    assert all(WordDropout(0.99)("  a  ", np.random.RandomState(seed)) == "a" for seed in range(20))
+
+
+def test_word_dropout_bad_rate():
+    with pytest.raises(ValueError, match="rate"):
+        WordDropout(1.0)
+
+
+def test_default_augmentation_leaves_out_words_then_makes_typos():
+    words, typos = default_augmentation().transforms
+    assert (type(words), words.rate, type(typos), typos.rate) == (WordDropout, WORKSHOP_WORD_DROPOUT, Typos,
+                                                                 WORKSHOP_TYPO_RATE)
 
 
 def test_chain_applies_synonyms_then_typos_with_one_rng():

@@ -24,8 +24,8 @@ def test_report_says_which_targets_are_met_and_never_for_no_exit():
 
 def test_report_names_each_model_s_augmentation():
     results = {"crepe-workshop": {"curve": CURVE, "test": 0.8, "seconds": 600, "steps": 75, "parameters": 10,
-                                  "augment": "typos 0.05"},
+                                  "augment": "words out 0.2 + typos 0.1"},
                "crepe-workshop-plain": {"curve": CURVE, "test": 0.7, "seconds": 600, "steps": 75, "parameters": 10,
                                         "augment": "none"}}
     rows = [line for line in report(results, 10).splitlines() if line.startswith("| crepe")]
-    assert "| typos 0.05 " in rows[0] and "| none " in rows[1]
+    assert "| words out 0.2 + typos 0.1 " in rows[0] and "| none " in rows[1]

@@ -162,6 +162,13 @@ def test_fit_resume_with_other_settings_names_them(model_dir, tmp_path):
             **QUIET)
 
 
+def test_fit_resume_of_a_run_recorded_before_word_dropout_and_train_length(model_dir, tmp_path):
+    target = copy_of(model_dir, tmp_path / "older")            # its run settings name neither
+    fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True,
+        run={"word_dropout": 0.0, "train_length": 1014}, **QUIET)
+    assert json.loads((target / "state.json").read_text())["epoch"] == 3
+
+
 def test_cli_records_the_whole_run_configuration(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
@@ -172,7 +179,7 @@ def test_cli_records_the_whole_run_configuration(tmp_path):
     assert result.returncode == 0, result.stderr
     run = json.loads((out / "config.json").read_text())["run"]
     assert run["seed"] == 4 and run["val_fraction"] == 0.1 and run["batch_size"] == 8 and run["recipe"] == "workshop"
-    assert run["dataset_sha256"] == checkpoint.sha256_of(folder / "train.csv") and run["lr"] == 2e-3
+    assert run["dataset_sha256"] == checkpoint.sha256_of(folder / "train.csv") and run["lr"] == 4e-3
     again = crepe("train", "--dataset", f"csv:{folder / 'train.csv'}", "--epochs", 2, "--batch-size", 8,
                   "--max-batches", 1, "--out", out, "--cpu", "--seed", 4, "--val-fraction", 0.2, "--resume")
     assert again.returncode == 2 and "val_fraction: 0.1 -> 0.2" in again.stderr

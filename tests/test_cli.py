@@ -150,7 +150,46 @@ def test_train_with_thesaurus_augmentation(model_dir, tmp_path):
 def test_train_records_the_workshop_default_typo_rate(model_dir):
     _, out, _ = model_dir
     config = json.loads((out / "config.json").read_text())
-    assert config["run"]["typos"] == 0.05
+    assert config["run"]["typos"] == 0.1
+
+
+def test_train_records_the_workshop_default_word_dropout(model_dir):
+    _, out, _ = model_dir
+    assert json.loads((out / "config.json").read_text())["run"]["word_dropout"] == 0.2
+
+
+def test_train_records_the_512_column_training_frame(model_dir):
+    _, out, _ = model_dir
+    assert json.loads((out / "config.json").read_text())["run"]["train_length"] == 512
+
+
+def test_fill_defaults_workshop_crepe_trains_40_epochs():
+    from crepe.cli import _fill_defaults, build_parser
+
+    args = build_parser().parse_args(["train"])
+    _fill_defaults(args)
+    assert args.epochs == 40
+
+
+def test_fill_defaults_large_workshop_crepe_trains_10_epochs():
+    from crepe.cli import _fill_defaults, build_parser
+
+    args = build_parser().parse_args(["train", "--size", "large"])
+    _fill_defaults(args)
+    assert args.epochs == 10
+
+
+def test_fill_defaults_keeps_what_the_user_asked_for():
+    from crepe.cli import _fill_defaults, build_parser
+
+    args = build_parser().parse_args(["train", "--epochs", "3", "--typos", "0", "--word-dropout", "0.5"])
+    _fill_defaults(args)
+    assert (args.epochs, args.typos, args.word_dropout) == (3, 0.0, 0.5)
+
+
+def test_train_word_dropout_of_one_is_refused(tmp_path):
+    result = crepe("train", "--word-dropout", "1", "--out", tmp_path / "m")
+    assert result.returncode == 2 and "expected a number from 0 up to (not including) 1" in result.stderr
 
 
 def test_train_paper_arch_defaults_to_no_typos(model_dir, tmp_path):

@@ -91,8 +91,8 @@ def workshop():
     return seeded_crepe(3, **ARCHITECTURES["workshop"])
 
 
-def test_crepe_workshop_has_1376516_parameters(workshop):
-    assert parameter_count(workshop) == 1_376_516
+def test_crepe_workshop_has_376964_parameters(workshop):
+    assert parameter_count(workshop) == 376_964
 
 
 def test_summary_workshop_keeps_the_six_convolutions_and_three_poolings(workshop):
@@ -100,8 +100,8 @@ def test_summary_workshop_keeps_the_six_convolutions_and_three_poolings(workshop
     assert lengths == [1008, 336, 330, 110, 108, 106, 104, 102, 34]
 
 
-def test_summary_workshop_pools_six_maxima_of_256(workshop):
-    assert ("max over time", (1536,), 0) in summary(workshop)
+def test_summary_workshop_pools_six_maxima_of_128(workshop):
+    assert ("max over time", (768,), 0) in summary(workshop)
 
 
 def test_summary_workshop_parameter_total_matches_count(workshop):
@@ -142,3 +142,22 @@ def test_crepe_batch_norm_block_hybridises_on_the_cpu():
 def test_crepe_unknown_head_is_a_value_error():
     with pytest.raises(ValueError, match="head must be one of"):
         Crepe(4, head="average")
+
+
+def test_crepe_filters_overrides_the_size(workshop):
+    assert summary(workshop)[1][1] == (128, 1008)
+
+
+def test_crepe_bad_filters_is_refused():
+    with pytest.raises(ValueError, match="filters must be a positive integer"):
+        Crepe(4, filters=0)
+
+
+def test_crepe_max_head_reads_a_512_column_frame(workshop):
+    assert workshop(mx.nd.zeros((2, 512), dtype="uint8")).shape == workshop(mx.nd.zeros((2, 1014), dtype="uint8")).shape
+
+
+def test_training_length_is_512_for_the_max_head_only(workshop):
+    from crepe.model import training_length
+
+    assert (training_length(workshop), training_length(Crepe(4))) == (512, 1014)

@@ -162,6 +162,27 @@ def test_load_model_newer_format_is_refused(trained, tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.parametrize("change, problem", [({"filters": -3}, r"filters must be a positive integer, got -3"),
+                                             ({"width": 3}, r"unknown field 'width'")])
+def test_load_model_bad_architecture_names_the_problem(trained, tmp_path, change, problem):
+    _, out, _ = trained
+    config = json.loads((out / "config.json").read_text())
+    config["architecture"] = {**config["architecture"], **change}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"cannot build \(" + problem):
+        load_model(tmp_path)
+
+
+def test_load_model_reads_an_architecture_without_filters(trained, tmp_path):
+    from crepe.checkpoint import build_model, read_config
+
+    _, out, _ = trained
+    config = json.loads((out / "config.json").read_text())
+    config["architecture"] = {"head": "max", "norm": None, "init": "he", "dropout": 0.2}   # before "filters"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert build_model(read_config(tmp_path)).architecture == config["architecture"]
+
+
 def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
     _, out, _ = trained
     for path in out.iterdir():
@@ -180,13 +201,13 @@ def test_mixed_precision_is_refused_on_the_cpu(tiny_sets):
 def test_learning_rate_workshop_warms_up_linearly():
     from crepe.train import RECIPES, learning_rate
 
-    assert learning_rate(RECIPES["workshop"], 24, 1000, 100, 2e-3) == pytest.approx(2e-3 * 25 / 50)
+    assert learning_rate(RECIPES["workshop"], 9, 1000, 100, 4e-3) == pytest.approx(4e-3 * 10 / 20)
 
 
 def test_learning_rate_workshop_reaches_half_midway_through_the_decay():
     from crepe.train import RECIPES, learning_rate
 
-    assert learning_rate(RECIPES["workshop"], 525, 1000, 100, 2e-3) == pytest.approx(1e-3)
+    assert learning_rate(RECIPES["workshop"], 510, 1000, 100, 4e-3) == pytest.approx(2e-3)
 
 
 def test_learning_rate_paper_halves_every_three_epochs():
@@ -259,4 +280,4 @@ def test_fit_time_budget_shortens_the_run(tiny_sets):
 def test_fit_workshop_recipe_ends_at_a_zero_learning_rate(tiny_sets):
     history = fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3, progress=False,
                   log=lambda line: None)
-    assert history[-1]["lr"] == pytest.approx(2e-3 * 0.5 * (1 + np.cos(np.pi * 4 / 5)))    # warm-up: 1 step
+    assert history[-1]["lr"] == pytest.approx(4e-3 * 0.5 * (1 + np.cos(np.pi * 4 / 5)))    # warm-up: 1 step
