@@ -262,7 +262,7 @@ def _train_epoch(loop, epoch, train_set, val_set, loss_fn, epochs):
     mx.random.seed(loop.seed + epoch)
     if hasattr(train_set, "set_epoch"):
         train_set.set_epoch(epoch)       # seeds augmentation by (seed, epoch, row)
-    with _plain_signals():               # worker processes are forked here
+    with _plain_signals() if loop.num_workers else contextlib.nullcontext():   # workers are forked here
         loader = gluon.data.DataLoader(train_set, batch_size=loop.batch_size, num_workers=loop.num_workers,
                                        sampler=_Permutation(len(train_set), loop.seed + epoch),
                                        last_batch="discard" if len(train_set) > loop.batch_size else "keep",

@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def csv_data(tmp_path_factory):
-    """A CSV data set big enough that an epoch lasts a few seconds (batch 8)."""
+    """A CSV data set big enough that an epoch lasts a few seconds (batch 8: 101 steps)."""
     folder = tmp_path_factory.mktemp("interrupt")
     texts, labels = load_dataset("sample")["train"]
-    rows = [f'"{label + 1}","{text}"' for text, label in zip(texts[:240], labels[:240])]
-    (folder / "train.csv").write_text("\n".join(rows[:200]) + "\n")
-    (folder / "test.csv").write_text("\n".join(rows[200:]) + "\n")
+    rows = [f'"{label + 1}","{text}"' for text, label in zip(texts[:940], labels[:940])]
+    (folder / "train.csv").write_text("\n".join(rows[:900]) + "\n")
+    (folder / "test.csv").write_text("\n".join(rows[900:]) + "\n")
     return folder
 
 
@@ -67,7 +67,7 @@ def wait_for_position(path, wanted, process, limit=240):
 def test_a_signal_mid_epoch_keeps_the_last_epoch_and_resume_continues(csv_data, tmp_path, signum):
     out, position = tmp_path / "model", tmp_path / "position"
     process = start_training(csv_data, out, "--epochs", "3", progress_file=position)
-    wait_for_position(position, (2, 3), process)              # epoch 2 has taken 3 of its 22 steps
+    wait_for_position(position, (2, 3), process)              # epoch 2 has taken 3 of its 101 steps
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
