@@ -33,9 +33,12 @@ def start_training(csv_data, out, *extra, progress_file=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if progress_file:
         env["CREPE_PROGRESS_FILE"] = str(progress_file)
+    # A shell without job control starts background commands with SIGINT ignored, and Python then never
+    # turns SIGINT into KeyboardInterrupt: give the child the default disposition, as a terminal would.
     return subprocess.Popen([sys.executable, "-m", "crepe", "train", "--dataset", f"csv:{csv_data / 'train.csv'}",
                              "--batch-size", "8", "--out", str(out), "--cpu", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_epoch(out, epoch, process, limit=240):
