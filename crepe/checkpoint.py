@@ -314,13 +314,15 @@ def _architecture_problem(architecture):
     >>> _architecture_problem({"head": "avg", "norm": None, "init": "he", "dropout": 0.2})
     "head must be one of ('flatten', 'max'), got 'avg'"
     """
-    fields = ("head", "norm", "init", "dropout", "filters")
+    from .model import CHOICES
+
+    fields = (*CHOICES, "dropout", "filters")
     if not isinstance(architecture, dict):
         return "it is not a mapping"
     unknown = sorted(set(architecture) - set(fields))
     if unknown:
         return f"unknown field {unknown[0]!r}"
-    for field, values in (("head", ("flatten", "max")), ("norm", (None, "batch")), ("init", ("gaussian", "he"))):
+    for field, values in CHOICES.items():
         if architecture.get(field) not in values:
             return f"{field} must be one of {values}, got {architecture.get(field)!r}"
     dropout, filters = architecture.get("dropout"), architecture.get("filters")

@@ -39,6 +39,9 @@ ARCHITECTURES = {
     "workshop": {"head": "max", "norm": None, "init": "he", "dropout": 0.2, "filters": 128},
 }
 
+#: The values each architecture field may take (``Crepe`` and ``crepe.checkpoint`` check against it).
+CHOICES = {"head": ("flatten", "max"), "norm": (None, "batch"), "init": ("gaussian", "he")}
+
 #: Frame length the workshop Crepe trains on. The max-over-time head reads a frame of any length, so
 #: training keeps each text's last 512 characters (99 % of AG News texts are shorter): a step costs half
 #: as much, and the network scores the same on full 1014-column frames (benchmarks/README.md).
@@ -114,8 +117,8 @@ class Crepe(gluon.HybridBlock):
             raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-        for name, value, allowed in (("head", head, ("flatten", "max")), ("norm", norm, (None, "batch")),
-                                     ("init", init, ("gaussian", "he"))):
+        for name, value in (("head", head), ("norm", norm), ("init", init)):
+            allowed = CHOICES[name]
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if filters is not None and (isinstance(filters, bool) or not isinstance(filters, numbers.Integral)
