@@ -19,8 +19,9 @@ with batches of 32 for the same wall-clock budget, one after another, on the sam
 - ``crepe-workshop-thesaurus``: the default plus the paper's thesaurus augmentation, with Debian's
   full MyThes thesaurus (``/usr/share/mythes/th_en_US_v2.dat``, package ``mythes-en-us``); skipped,
   and said so, when it is not installed;
-- ``crepe-paper``: Crepe small exactly as in the paper, Adam 5e-4 (the best of the recipes
-  measured for it; SGD 0.01 stays at chance longer).
+- ``crepe-paper``: Crepe small exactly as in the paper, Adam 5e-4. None of the thirteen recipes
+  in ``bench_paper_recipes.py`` leaves chance within 400 steps on ag_dev; this one did once, near
+  step 1,400, and SGD 0.01 stays at chance longer.
 
 A network stops at the budget or after ``--max-epochs`` epochs, whichever comes first (the word
 CNN takes a few milliseconds a step). Validation and test frames are always 1014 columns. Validation accuracy is measured every ``--eval-every`` steps; evaluation time is not counted as

@@ -1,0 +1,71 @@
+"""benchmarks/bench_paper_recipes.py's bookkeeping (the training runs are a benchmark, not a test)."""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from benchmarks.bench_paper_recipes import RECIPES, build, dead_share, report, step_size, with_auxiliary
+from crepe.model import ARCHITECTURES, Crepe
+
+FRAMES = mx.nd.array(np.random.RandomState(0).randint(0, 70, size=(2, 1014)), dtype="uint8")   # (2, 1014)
+
+
+def _paper_crepe():
+    mx.random.seed(0)
+    net = Crepe(4, **ARCHITECTURES["paper"])
+    net.initialize()
+    return net
+
+
+def _set_last_convolution(net, bias):
+    last = net.features[7]                                   # conv, pool, conv, pool, conv x4: the sixth
+    last.weight.set_data(mx.nd.zeros_like(last.weight.data()))
+    last.bias.set_data(mx.nd.full(last.bias.shape, bias))
+
+
+def test_step_size_warms_up_linearly():
+    assert [step_size({"lr": 1.0, "warmup": 4}, s, 100) for s in (0, 1, 3, 50)] == [0.25, 0.5, 1.0, 1.0]
+
+
+def test_step_size_cosine_reaches_half_midway_after_warm_up():
+    assert step_size({"lr": 1.0, "warmup": 4, "cosine": True}, 8, 12) == pytest.approx(0.5)
+
+
+def test_recipes_keep_the_paper_initialisation_except_the_comparison():
+    changed = [name for name, (_, settings) in RECIPES.items() if settings.get("init", "gaussian") != "gaussian"]
+    assert changed == ["he-adam-5e-4"] and "not the paper's network" in RECIPES["he-adam-5e-4"][0]
+
+
+def test_report_says_never_when_validation_stays_below_half():
+    curve = [(50, 20.0, 1.39, 0.26, 0.31), (100, 40.0, 1.38, 0.27, 0.35)]
+    row = report({"adam": ("Adam", curve)}).splitlines()[-1]
+    assert "| never " in row and "| 0.350 " in row and "| 1.380 " in row
+
+
+def test_report_gives_the_first_step_at_half():
+    curve = [(50, 20.0, 1.2, 0.4, 0.45), (100, 40.0, 1.0, 0.6, 0.55), (150, 60.0, 0.9, 0.7, 0.60)]
+    assert "| 100 " in report({"adam": ("Adam", curve)}).splitlines()[-1]
+
+
+def test_with_auxiliary_first_output_is_the_paper_network_s():
+    net = _paper_crepe()
+    both = with_auxiliary(net, 4)
+    both.aux.initialize()
+    logits, auxiliary = both(FRAMES)
+    assert np.allclose(logits.asnumpy(), net(FRAMES).asnumpy(), atol=1e-6) and auxiliary.shape == (2, 4)
+
+
+def test_build_keeps_the_paper_network_for_deep_supervision():
+    net, trained = build({"lr": 1e-3, "aux": 1.0}, 4)
+    assert net.architecture == ARCHITECTURES["paper"] and trained.net is net
+
+
+def test_dead_share_is_one_when_the_last_convolution_outputs_zero():
+    net = _paper_crepe()
+    _set_last_convolution(net, bias=0.0)
+    assert dead_share(net, FRAMES) == 1.0
+
+
+def test_dead_share_is_zero_when_every_output_is_positive():
+    net = _paper_crepe()
+    _set_last_convolution(net, bias=1.0)
+    assert dead_share(net, FRAMES) == 0.0
