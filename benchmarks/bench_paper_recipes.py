@@ -25,18 +25,20 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import crepe  # noqa: E402, F401  (sets OMP_NUM_THREADS before MXNet loads)
+from crepe.train import learning_rate  # noqa: E402
 
-#: name -> (what the table calls it, settings). Settings: optimiser and lr; optional warmup (steps,
-#: linear), cosine (decay to 0 at the last step), clip (cap on the norm of the batch-mean gradient), augment,
+#: name -> (what the table calls it, settings). Settings: optimiser and lr; optional warmup_steps and
+#: decay, read by ``crepe.train.learning_rate`` (linear warm-up, for at most a quarter of the run;
+#: "cosine" decays to 0 at the last step), clip (cap on the norm of the batch-mean gradient), augment,
 #: head_first (steps training the output layer alone at head_lr), aux (weight of an auxiliary
 #: max-over-time classifier's loss), init (default the paper's "gaussian").
 RECIPES = {
     "sgd-0.01": ("SGD 0.01, momentum 0.9 (the paper's optimiser, without its halving every 3 epochs)",
                  {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9}),
-    "adam-1e-4": ("Adam 1e-4, 20-step warm-up, cosine decay", {"lr": 1e-4, "warmup": 20, "cosine": True}),
-    "adam-2e-4": ("Adam 2e-4, 20-step warm-up, cosine decay", {"lr": 2e-4, "warmup": 20, "cosine": True}),
+    "adam-1e-4": ("Adam 1e-4, 20-step warm-up, cosine decay", {"lr": 1e-4, "warmup_steps": 20, "decay": "cosine"}),
+    "adam-2e-4": ("Adam 2e-4, 20-step warm-up, cosine decay", {"lr": 2e-4, "warmup_steps": 20, "decay": "cosine"}),
     "adam-5e-4": ("Adam 5e-4 (bench_learning's)", {"lr": 5e-4}),
-    "adam-1e-3-warm": ("Adam 1e-3, 50-step warm-up", {"lr": 1e-3, "warmup": 50}),
+    "adam-1e-3-warm": ("Adam 1e-3, 50-step warm-up", {"lr": 1e-3, "warmup_steps": 50}),
     "adam-3e-4-clip": ("Adam 3e-4, gradient norm clipped at 1", {"lr": 3e-4, "clip": 1.0}),
     "adam-5e-4-noise": ("Adam 5e-4, words out 0.2 + typos 0.1 (the workshop's augmentation)",
                         {"lr": 5e-4, "augment": True}),
@@ -48,25 +50,12 @@ RECIPES = {
                         {"lr": 2e-4, "head_first": 30, "head_lr": 1e-3}),
     "deep-supervision-5e-4": ("Adam 5e-4 + an auxiliary max-over-time classifier on all six convolutions, "
                               "its loss weighted 1 (dropped after training)", {"lr": 5e-4, "aux": 1.0}),
-    "deep-supervision-1e-3": ("the same at Adam 1e-3, 20-step warm-up", {"lr": 1e-3, "warmup": 20, "aux": 1.0}),
+    "deep-supervision-1e-3": ("the same at Adam 1e-3, 20-step warm-up", {"lr": 1e-3, "warmup_steps": 20, "aux": 1.0}),
     "he-adam-5e-4": ("*for comparison, not the paper's network:* He initialisation, Adam 5e-4",
                      {"lr": 5e-4, "init": "he"}),
 }
 BATCH = 32
 EVERY = 50
-
-
-def step_size(settings, step, steps):
-    """Learning rate at 0-based ``step``: linear warm-up, then constant or cosine to zero.
-
-    >>> [round(step_size({"lr": 1.0, "warmup": 4, "cosine": True}, s, 12), 3) for s in (0, 3, 8, 11)]
-    [0.25, 1.0, 0.5, 0.038]
-    """
-    warm = settings.get("warmup", 0)
-    factor = min(1.0, (step + 1) / warm) if warm else 1.0
-    if settings.get("cosine"):
-        factor *= 0.5 * (1 + math.cos(math.pi * min(max(step - warm, 0) / max(steps - warm, 1), 1.0)))
-    return settings["lr"] * factor
 
 
 def with_auxiliary(net, classes):
@@ -130,7 +119,8 @@ def set_phase(trainer, params, output_layer, settings, step, steps):
     head_only = step < settings.get("head_first", 0)
     for p in params:
         p.lr_mult = (settings["head_lr"] / settings["lr"] if p in output_layer else 0.0) if head_only else 1.0
-    trainer.set_learning_rate(settings["lr"] if head_only else step_size(settings, step, steps))
+    rate = settings["lr"] if head_only else learning_rate(settings, step, steps, None, settings["lr"])
+    trainer.set_learning_rate(rate)
 
 
 def run(settings, train, val, classes, steps, seed=0):
@@ -192,7 +182,8 @@ def linear_probe(train, val, classes, init="gaussian"):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from crepe.model import ARCHITECTURES, NUM_CHARS, Crepe
+    from crepe.model import ARCHITECTURES, Crepe
+    from crepe.quantise import one_hot
     from crepe.train import make_dataset
 
     mx.random.seed(0)
@@ -203,8 +194,7 @@ def linear_probe(train, val, classes, init="gaussian"):
         frames, _ = make_dataset(net, *rows)
         out = []
         for start in range(0, len(frames), 64):
-            x, _ = frames_batch(frames, range(start, min(start + 64, len(frames))))            # (64, 1014)
-            x = mx.nd.one_hot(x, depth=NUM_CHARS + 1).slice_axis(axis=2, begin=1, end=None).transpose((0, 2, 1))
+            x = mx.nd.array(one_hot([frames[i][0] for i in range(start, min(start + 64, len(frames)))]))
             out.append(net.features(x).asnumpy())                                            # (64, 8704)
         return np.concatenate(out)
 
@@ -214,17 +204,17 @@ def linear_probe(train, val, classes, init="gaussian"):
     return float((model.predict((unseen - mean) / std) == val[1]).mean())
 
 
-def dead_share(net, data):
-    """Share of the last convolution's outputs (map x position) that are zero for every text in ``data``.
+def dead_share(net, frames):
+    """Share of the last convolution's outputs (map x position) that are zero for every text in ``frames``.
 
     Positions, not whole maps: a map silent where the texts are but alive over the padding counts in part.
     """
     import mxnet as mx
     from mxnet.gluon import nn
 
-    from crepe.model import NUM_CHARS
+    from crepe.quantise import one_hot
 
-    x = mx.nd.one_hot(data, depth=NUM_CHARS + 1).slice_axis(axis=2, begin=1, end=None).transpose((0, 2, 1))
+    x = mx.nd.array(one_hot(frames))                                                         # (N, 69, 1014)
     last = None
     for layer in net.features:
         x = layer(x)
@@ -246,7 +236,7 @@ def dying(train, classes, lr, steps=(0, 50, 100)):
     frames, _ = make_dataset(net, *train, training=True)
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
     loss_fn, rng = gluon.loss.SoftmaxCrossEntropyLoss(), np.random.RandomState(0)
-    watched, _ = frames_batch(frames, range(64))                                          # (64, 1014)
+    watched = [frames[i][0] for i in range(64)]                                            # 64 x (1014,)
     shares = {}
     for step in range(max(steps) + 1):
         if step in steps:

@@ -3,10 +3,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from benchmarks.bench_paper_recipes import RECIPES, build, dead_share, report, step_size, with_auxiliary
+from benchmarks.bench_paper_recipes import RECIPES, build, dead_share, report, set_phase, with_auxiliary
 from crepe.model import ARCHITECTURES, Crepe
 
-FRAMES = mx.nd.array(np.random.RandomState(0).randint(0, 70, size=(2, 1014)), dtype="uint8")   # (2, 1014)
+FRAMES = np.random.RandomState(0).randint(0, 70, size=(2, 1014)).astype("uint8")               # (2, 1014)
 
 
 def _paper_crepe():
@@ -20,14 +20,6 @@ def _set_last_convolution(net, bias):
     last = net.features[7]                                   # conv, pool, conv, pool, conv x4: the sixth
     last.weight.set_data(mx.nd.zeros_like(last.weight.data()))
     last.bias.set_data(mx.nd.full(last.bias.shape, bias))
-
-
-def test_step_size_warms_up_linearly():
-    assert [step_size({"lr": 1.0, "warmup": 4}, s, 100) for s in (0, 1, 3, 50)] == [0.25, 0.5, 1.0, 1.0]
-
-
-def test_step_size_cosine_reaches_half_midway_after_warm_up():
-    assert step_size({"lr": 1.0, "warmup": 4, "cosine": True}, 8, 12) == pytest.approx(0.5)
 
 
 def test_recipes_keep_the_paper_initialisation_except_the_comparison():
@@ -50,8 +42,9 @@ def test_with_auxiliary_first_output_is_the_paper_network_s():
     net = _paper_crepe()
     both = with_auxiliary(net, 4)
     both.aux.initialize()
-    logits, auxiliary = both(FRAMES)
-    assert np.allclose(logits.asnumpy(), net(FRAMES).asnumpy(), atol=1e-6) and auxiliary.shape == (2, 4)
+    logits, auxiliary = both(mx.nd.array(FRAMES, dtype="uint8"))
+    expected = net(mx.nd.array(FRAMES, dtype="uint8")).asnumpy()
+    assert np.allclose(logits.asnumpy(), expected, atol=1e-6) and auxiliary.shape == (2, 4)
 
 
 def test_build_keeps_the_paper_network_for_deep_supervision():
@@ -69,3 +62,34 @@ def test_dead_share_is_zero_when_every_output_is_positive():
     net = _paper_crepe()
     _set_last_convolution(net, bias=1.0)
     assert dead_share(net, FRAMES) == 0.0
+
+
+class _Trainer:
+    def set_learning_rate(self, rate):
+        self.rate = rate
+
+
+def _phase(step):
+    net, _ = build({"lr": 1e-4}, 4)
+    params = list(net.collect_params().values())
+    output_layer = set(net.classifier[-1].collect_params().values())
+    trainer = _Trainer()
+    set_phase(trainer, params, output_layer, {"lr": 1e-4, "head_first": 30, "head_lr": 1e-3}, step, 400)
+    return ([p.lr_mult for p in params if p not in output_layer], [p.lr_mult for p in output_layer], trainer.rate)
+
+
+def test_set_phase_freezes_all_but_the_output_layer_during_head_first():
+    others, output, _ = _phase(29)
+    assert set(others) == {0.0} and output == pytest.approx([10.0, 10.0])
+
+
+def test_set_phase_trains_everything_at_the_recipe_rate_after_head_first():
+    others, output, rate = _phase(30)
+    assert set(others + output) == {1.0} and rate == pytest.approx(1e-4)
+
+
+def test_recipes_warm_up_through_crepe_s_learning_rate():
+    from crepe.train import learning_rate
+
+    settings = RECIPES["adam-1e-3-warm"][1]
+    assert learning_rate(settings, 0, 400, None, settings["lr"]) == pytest.approx(1e-3 / 50)
