@@ -10,13 +10,12 @@ last recipe, ``he-adam-5e-4``, changes the initialisation and is there for compa
 
 Data and split are bench_learning's (``--data``, default ag_dev beside the repository; the bundled
 sample otherwise). Validation every 50 steps; the training loss and accuracy in the table are the
-means over the last 50 steps (chance: ln 4 = 1.386 and 0.25 for four classes). About 3.5 minutes a
-recipe on 2 cores. ``--probe`` also measures why the network stalls: how well a logistic regression
+means over the last 50 steps (chance: ln 4 = 1.386 and 0.25 for four classes). About 4 minutes a
+recipe on 2 cores, 56 minutes for all of them with ``--probe``. ``--probe`` also measures why the network stalls: how well a logistic regression
 reads its untrained features, and how many last-convolution outputs die in the first steps.
 ``--write`` stores the tables in benchmarks/README.md.
 """
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
