@@ -135,7 +135,9 @@ def curve_recorder(val_set, eval_every, budget, label):
                             bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} training s")
 
         def point(self, loop):
-            self.curve.append((loop.step, loop.training_seconds(), evaluate(loop.net, val_set)["accuracy"]))
+            with loop.pause():
+                seconds = loop.training_seconds()
+                self.curve.append((loop.step, seconds, evaluate(loop.net, val_set)["accuracy"]))
 
         def on_step_end(self, loop, loss_sum, correct):
             seconds = loop.training_seconds()

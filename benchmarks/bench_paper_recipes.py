@@ -171,8 +171,10 @@ def recipe_callback(net, settings, steps, val_set, loss):
             self.losses.append(main.asscalar() / BATCH)
             self.hits.append(correct.asscalar() / BATCH)
             if loop.step % EVERY == 0:
-                self.rows.append((loop.step, loop.training_seconds(), float(np.mean(self.losses[-EVERY:])),
-                                  float(np.mean(self.hits[-EVERY:])), evaluate(net, val_set)["accuracy"]))
+                with loop.pause():
+                    seconds, accuracy = loop.training_seconds(), evaluate(net, val_set)["accuracy"]
+                self.rows.append((loop.step, seconds, float(np.mean(self.losses[-EVERY:])),
+                                  float(np.mean(self.hits[-EVERY:])), accuracy))
                 print(f"  step {loop.step}: training loss {self.rows[-1][2]:.3f}, validation {self.rows[-1][4]:.3f}",
                       flush=True)
 

@@ -4,8 +4,8 @@ A callback is a :class:`Callback` whose methods :func:`crepe.fit` calls at each 
 given the :class:`crepe.train.Loop`: ``on_train_begin``, ``on_epoch_begin``, ``on_step_begin`` (the
 step's learning rate is set), ``on_gradients`` (after the backward pass, before the update),
 ``on_step_end(loop, loss_sum, correct)``, ``on_epoch_end(loop, entry)``, ``on_train_end`` and
-``on_interrupt``. Subclass it and override the moments you need; the time callbacks take is not
-training time.
+``on_interrupt``. Subclass it and override the moments you need. Work that is not training, such as
+an evaluation, goes inside ``with loop.pause():`` so that its time is not counted as training time.
 """
 import sys
 import time
@@ -170,7 +170,8 @@ class ValidationCurve(Callback):
         from .inference import evaluate
 
         if loop.val_set is not None and loop.step % self.every == 0:
-            loop.curve.append((loop.step, evaluate(loop.net, loop.val_set, ctx=loop.contexts)["accuracy"]))
+            with loop.pause():
+                loop.curve.append((loop.step, evaluate(loop.net, loop.val_set, ctx=loop.contexts)["accuracy"]))
 
 
 def from_settings(settings):

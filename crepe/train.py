@@ -39,8 +39,8 @@ class Loop:
     step: int = 0                    # steps completed, counted over the whole run
     first_step: int = 0              # where this call started (after a resume, not 0)
     history: list = field(default_factory=list)
-    seconds: float = 0.0             # training time of this call's completed epochs (callbacks excluded)
-    paused: float = 0.0              # time spent in callbacks during this call
+    seconds: float = 0.0             # training time of this call's completed epochs
+    paused: float = 0.0              # time set aside by pause() during this call (evaluation)
     stop: bool = False
     epoch_started: float = 0.0
     epoch_paused: float = 0.0
@@ -50,8 +50,23 @@ class Loop:
     curve: list = field(default_factory=list)    # (step, validation accuracy) of the epoch under way
 
     def training_seconds(self):
-        """Seconds of training in this call so far, the epoch under way included, callbacks excluded."""
+        """Seconds of training in this call so far, the epoch under way included, pauses left out.
+
+        MXNet computes asynchronously: this counts the steps queued so far only once something has
+        waited for them (reading the loss, :meth:`pause`).
+        """
         return self.seconds + time.perf_counter() - self.epoch_started - (self.paused - self.epoch_paused)
+
+    @contextlib.contextmanager
+    def pause(self):
+        """A block of work that is not training (a callback's evaluation): its time is left out of
+        :meth:`training_seconds`. The steps queued before it are waited for first, as training time."""
+        mx.nd.waitall()
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.paused += time.perf_counter() - began
 
 
 class _Permutation(gluon.data.sampler.Sampler):
@@ -84,11 +99,9 @@ def contexts_of(net):
 
 
 def _notify(loop, callbacks, moment, *arguments):
-    """Call ``moment`` on every callback; their time is not training time."""
-    began = time.perf_counter()
+    """Call ``moment`` on every callback, in order."""
     for callback in callbacks:
         getattr(callback, moment)(loop, *arguments)
-    loop.paused += time.perf_counter() - began
 
 
 def train_step(net, trainer, loss_fn, data, label, contexts, amp=False, before_update=None):
@@ -141,6 +154,7 @@ def _end_epoch(loop):
     """The history entry of the epoch just trained."""
     from .inference import evaluate
 
+    loop.epoch_loss.wait_to_read()                       # the epoch's last steps are training time
     seconds = loop.training_seconds() - loop.seconds
     loop.seconds += seconds
     seen = max(loop.epoch_seen, 1)
