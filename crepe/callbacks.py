@@ -119,8 +119,9 @@ class ProgressBar(Callback):
         if self.display is not None:
             from IPython.display import Pretty
 
-            self.display.update(Pretty(f"trained {len(loop.history)} epoch(s), {loop.step - loop.first_step} "
-                                       f"steps, in {loop.seconds:.0f} s"))
+            epochs = loop.epoch - loop.first_step // loop.steps_per_epoch
+            self.display.update(Pretty(f"trained {epochs} epoch(s), {loop.step - loop.first_step} steps, "
+                                       f"in {loop.seconds:.0f} s"))
             self.display = None
 
 

@@ -317,7 +317,9 @@ def main(argv=None, callbacks=()):
 
     signal.signal(signal.SIGTERM, _terminate)      # a `kill` ends training like Ctrl-C: nothing half-written
     try:
-        return COMMANDS[args.command](args) or 0
+        status = COMMANDS[args.command](args) or 0
+        sys.stdout.flush()                         # a closed pipe shows here, not after main has returned
+        return status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -218,9 +218,11 @@ def test_train_with_a_missing_thesaurus_is_one_sentence(tmp_path):
     assert result.returncode == 2 and "none.dat: no such file" in result.stderr
 
 
-def test_output_piped_into_a_closed_reader_ends_quietly(model_dir):
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_output_piped_into_a_closed_reader_ends_quietly(model_dir, buffered):
     folder, out, _ = model_dir
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED" or not buffered}
+    env = {**env, "PYTHONPATH": str(ROOT), **({} if buffered else {"PYTHONUNBUFFERED": "1"})}
     process = subprocess.Popen([sys.executable, "-m", "crepe", "evaluate", "--model", str(out), "--dataset",
                                 f"csv:{folder / 'train.csv'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)
