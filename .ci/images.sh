@@ -48,6 +48,7 @@ timeout 600 debootstrap --variant=minbase bookworm "$state/rootfs" "$mirror" >"$
 apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) ' >"$state/rootfs/etc/apt/apt.conf.d/99host" || true
 rm -f "$state"/rootfs/var/cache/apt/archives/*.deb
 podman rmi --ignore --force cnn-nlp-workshop cnn-nlp-serve "$base" >/dev/null
+podman image prune --force >/dev/null     # the earlier runs' build layers, now untagged
 tar -C "$state/rootfs" -c . | podman import - "$base" >/dev/null
 rm -rf "$state/rootfs"
 
