@@ -1,14 +1,20 @@
-# The workshop on the CPU, as CI runs it: Python 3.11, `make setup`, JupyterLab on notebooks/.
+# The workshop on the CPU: Debian bookworm's Python 3.11, `make setup`, JupyterLab on notebooks/.
+# CI builds and runs this file (`make images`, .ci/images.sh); the devcontainer builds it too.
 #   docker build -t cnn-nlp-workshop .
 #   docker run --rm -p 8888:8888 cnn-nlp-workshop            # then open the printed 127.0.0.1 URL
 #   docker run --rm cnn-nlp-workshop make test                # the test suite, as CI runs it
 # On an Apple-silicon Mac add --platform linux/amd64 to both (MXNet 1.9.1 has no arm64 wheel; the
 # image runs under x86-64 emulation, several times slower: see README, "Which way to run it").
-FROM python:3.11-slim-bookworm
+# BASE: any Debian bookworm image; its own python3 is 3.11, which MXNet 1.9.1 accepts.
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
 
-# gluonnlp builds from source (a C compiler, the Python headers); make runs the set-up.
+# Python 3.11 with its headers and a C compiler (gluonnlp builds from source); make runs the set-up;
+# ca-certificates for the data sets' https downloads.
+ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends build-essential make git \
+    && apt-get install --yes --no-install-recommends python3 python3-venv python3-dev build-essential \
+       make git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 workshop

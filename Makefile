@@ -61,5 +61,27 @@ notebooks: setup
 	        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=$(KERNEL) "$$nb" || exit 1; \
 	done
 
+# Container images (README, "Which way to run it"): `make images` builds the workshop image and, once
+# docker/serve.Dockerfile exists, the serving image; `make image-test` runs `make test` in the former.
+#   ENGINE        docker or podman
+#   ENGINE_FLAGS  extra flags for its build and run (a network, mounts: .ci/images.sh sets this machine's)
+#   BASE          the Debian bookworm image both Dockerfiles build on (their build argument)
+ENGINE ?= docker
+ENGINE_FLAGS ?=
+BASE ?= debian:bookworm-slim
+
+.PHONY: images image-test
+images:
+	$(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -t cnn-nlp-workshop .
+	@if [ -f docker/serve.Dockerfile ]; then \
+	    echo "$(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve ."; \
+	    $(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve . ; \
+	else \
+	    echo "docker/serve.Dockerfile does not exist yet: the serving image cnn-nlp-serve is not built"; \
+	fi
+
+image-test: images
+	$(ENGINE) run --rm $(ENGINE_FLAGS) cnn-nlp-workshop make test
+
 clean:
 	rm -rf $(VENV) .pytest_cache
