@@ -87,9 +87,14 @@ def test_find_python_prefers_python311(tmp_path):
     assert result.returncode == 0 and result.stdout.strip() == str(tmp_path / "python3.11")
 
 
-def test_find_python_accepts_python3_when_it_is_310(tmp_path):
-    _fake_python(tmp_path, "python3", "3.10")
+def test_find_python_accepts_python3_when_it_is_311(tmp_path):
+    _fake_python(tmp_path, "python3", "3.11")
     assert _find_python(tmp_path).stdout.strip() == str(tmp_path / "python3")
+
+
+def test_find_python_refuses_310_whose_wheels_the_pins_lack(tmp_path):
+    _fake_python(tmp_path, "python3", "3.10")
+    assert _find_python(tmp_path).returncode == 1
 
 
 def test_find_python_refuses_312_with_one_clear_sentence(tmp_path):
@@ -106,4 +111,4 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_running_python_is_supported():
-    assert sys.version_info[:2] in ((3, 10), (3, 11))
+    assert sys.version_info[:2] == (3, 11)
