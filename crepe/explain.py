@@ -104,9 +104,15 @@ def explain(net, text, ctx=None, target=None):
     return list(zip(text[len(text) - kept:], map(float, scores))), label
 
 
-def plot_saliency(pairs, ax=None, width=80, title=None):
-    """Draw the text with each character's background coloured by its score (red +, blue -)."""
+def plot_saliency(pairs, ax=None, width=80, title=None, colorbar=True):
+    """Draw the text with each character's background coloured by its score (red +, blue -).
+
+    The colours run from minus to plus the largest absolute score; with ``colorbar`` a scale beside the
+    strip says so, from "away from the class" through 0 to "towards it".
+    """
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
     chars = [c for c, _ in pairs]
     scores = np.array([s for _, s in pairs]) if pairs else np.zeros(0)
@@ -122,6 +128,11 @@ def plot_saliency(pairs, ax=None, width=80, title=None):
     ax.set_xlim(0, width)
     ax.set_ylim(-rows, 0)
     ax.axis("off")
+    if colorbar:
+        scale = ax.figure.colorbar(ScalarMappable(Normalize(-limit, limit), cmap), ax=ax, fraction=0.03, pad=0.01,
+                                   ticks=[-limit, 0, limit])
+        scale.ax.set_yticklabels(["away", "0", "towards"], fontsize=8)
+        scale.set_label("saliency", fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     return ax
