@@ -1,6 +1,6 @@
 # Two commands a user needs: `make lab` (set up, then open JupyterLab) and `make test`.
 #   make lab            set up .venv if needed, register the Jupyter kernel, open JupyterLab on notebooks/
-#   make test           the same set-up, then unit tests, doctests and nbval over every notebook
+#   make test           the same set-up, then ruff over crepe/, unit tests, doctests and nbval over every notebook
 #   make notebooks      re-execute every notebook and solution in place, each in a fresh kernel (quick mode)
 #   make GPU=1 ...      force the GPU stack (mxnet-cu112); GPU=0 forces the CPU stack; default: auto
 #                       (scripts/select-stack.sh: a GPU with sm_50-86 kernels and the CUDA 11 libraries)
@@ -51,6 +51,7 @@ lab: setup
 	WORKSHOP_QUICK=$(QUICK) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 test: setup
+	$(VENV)/bin/ruff check crepe
 	WORKSHOP_QUICK=1 $(PY) -m pytest $(TEST_PATHS) $(PYTEST_ARGS)
 
 notebooks: setup

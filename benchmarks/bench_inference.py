@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from benchmarks.machine import describe, table, write_section  # noqa: E402
 from crepe.model import Crepe  # noqa: E402
 from crepe.quantise import encode  # noqa: E402
-from crepe.train import export, load_exported, predict  # noqa: E402
+from crepe.inference import export, load_exported, predict  # noqa: E402
 
 CLASSES = ("World", "Sports", "Business", "Sci/Tech")
 TEXT = "Astronomers used the Hubble telescope to discover a new moon orbiting Saturn"

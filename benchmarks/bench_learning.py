@@ -23,9 +23,12 @@ with batches of 32 for the same wall-clock budget, one after another, on the sam
   in ``bench_paper_recipes.py`` leaves chance within 400 steps on ag_dev; this one did once, near
   step 1,400, and SGD 0.01 stays at chance longer.
 
-A network stops at the budget or after ``--max-epochs`` epochs, whichever comes first (the word
-CNN takes a few milliseconds a step). Validation and test frames are always 1014 columns. Validation accuracy is measured every ``--eval-every`` steps; evaluation time is not counted as
-training time. ``--write`` stores the table in benchmarks/README.md and the plot beside it, and in
+Each network trains through ``crepe.fit`` with the workshop recipe and a time budget
+(``TrainSettings.time_budget``: after 11 steps the run is planned to the steps that fit, so the
+cosine decay ends where the run ends), or for ``--max-epochs`` epochs, whichever is shorter (the
+word CNN takes a few milliseconds a step). Validation and test frames are always 1014 columns.
+Validation accuracy is measured every ``--eval-every`` steps by a callback; evaluation time is not
+counted as training time. ``--write`` stores the table in benchmarks/README.md and the plot beside it, and in
 ``learning.json`` the curves and, for the default, the training windows that most excite the
 first-layer filters that vote most strongly for each class (notebook 04 shows them).
 """
@@ -38,7 +41,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import crepe  # noqa: E402  (sets OMP_NUM_THREADS before MXNet loads)
 
 MODELS = ("tfidf", "word", "crepe-workshop", "crepe-workshop-plain", "crepe-workshop-thesaurus", "crepe-paper")
 DEBIAN_THESAURUS = Path("/usr/share/mythes/th_en_US_v2.dat")
@@ -79,16 +81,13 @@ def run_tfidf(train, val, test):
 
 
 def build(kind, classes, train_texts):
-    from crepe.model import ARCHITECTURES, Crepe
-    from crepe.words import WordCNN, build_vocab
+    """The untrained network of a model name, through the families' registry, and its learning rate."""
+    from crepe.families import FAMILIES, ModelSpec
 
     if kind == "word":
-        vocab = build_vocab(train_texts)
-        net = WordCNN(len(vocab), len(classes))
-        net.vocab = vocab
-        return net, None
+        return FAMILIES["word"].new(ModelSpec("word"), classes, train_texts), None
     arch = "paper" if kind == "crepe-paper" else "workshop"
-    return Crepe(len(classes), **ARCHITECTURES[arch]), (5e-4 if arch == "paper" else None)
+    return FAMILIES["crepe"].new(ModelSpec("crepe", arch), classes, train_texts), (5e-4 if arch == "paper" else None)
 
 
 def augmentation(kind):
@@ -119,66 +118,62 @@ def strongest_windows(net, texts, classes, per_class=2, k=3):
             for c in range(len(classes)) for f in np.argsort(-margin[c])[:per_class]]
 
 
-def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs, batch_size=32):
-    import mxnet as mx
-    import numpy as np
-    from mxnet import gluon
+def curve_recorder(val_set, eval_every, budget, label):
+    """A training callback: validation accuracy at a schedule of steps, as (step, seconds, accuracy), and a
+    bar of training seconds. Every ``eval_every`` steps up to step 1,000, then every ``8 * eval_every``."""
     from tqdm import tqdm
 
+    from crepe.callbacks import Callback
+    from crepe.inference import evaluate
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.curve, self.bar = [], None
+
+        def on_train_begin(self, loop):
+            self.bar = tqdm(total=budget, desc=label, file=sys.stdout, mininterval=5,
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} training s")
+
+        def point(self, loop):
+            self.curve.append((loop.step, loop.training_seconds(), evaluate(loop.net, val_set)["accuracy"]))
+
+        def on_step_end(self, loop, loss_sum, correct):
+            seconds = loop.training_seconds()
+            self.bar.update(max(0.0, min(seconds, budget) - self.bar.n))      # tqdm drops its total past 100 %
+            if loop.step % (eval_every if loop.step <= 1000 else 8 * eval_every) == 0:
+                self.point(loop)
+
+        def on_train_end(self, loop):
+            self.bar.close()
+            if not self.curve or self.curve[-1][0] != loop.step:
+                self.point(loop)
+
+    return Recorder()
+
+
+def run_network(kind, train, val, test, classes, minutes, eval_every, max_epochs, batch_size=32):
+    """Train one network with ``crepe.fit`` for the time budget; its curve, test accuracy and size."""
+    import mxnet as mx
+
+    from crepe.families import hybridize, make_dataset
+    from crepe.inference import evaluate
     from crepe.model import parameter_count
-    from crepe.train import RECIPES, _make_trainer, evaluate, learning_rate, make_dataset, train_step
+    from crepe.settings import TrainSettings
+    from crepe.train import fit
 
     mx.random.seed(0)
     net, lr = build(kind, classes, train[0])
     transform, augment = augmentation(kind)
-    train_set, batchify = make_dataset(net, *train, transform=transform, training=True)   # Crepe: 512 columns
-    val_set, _ = make_dataset(net, *val)
-    test_set, _ = make_dataset(net, *test)
+    train_set = make_dataset(net, *train, transform=transform, training=True)      # Crepe: 512 columns
+    val_set, test_set = make_dataset(net, *val), make_dataset(net, *test)
     net.initialize()
-    net.hybridize(static_alloc=True, static_shape=kind != "word")
-    recipe = RECIPES["workshop"]
-    base = lr or recipe["lr"]
-    trainer = _make_trainer(net, recipe, base, [mx.cpu()])               # the product's optimiser settings
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    budget = minutes * 60
-    rng = np.random.RandomState(0)
-    per_epoch = len(train_set) // batch_size
-    curve, seconds, step, total = [], 0.0, 0, max_epochs * per_epoch
-    bar = tqdm(total=budget, desc=kind, file=sys.stdout, mininterval=5,
-               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} training s")
-    epoch = 0
-    while seconds < budget and step < total:
-        if hasattr(train_set, "set_epoch"):
-            train_set.set_epoch(epoch)                     # a fresh augmentation draw every epoch
-        epoch += 1
-        order = rng.permutation(len(train_set))
-        for start in range(0, per_epoch * batch_size, batch_size):
-            if seconds >= budget or step >= total:
-                break
-            samples = [train_set[i] for i in order[start:start + batch_size]]
-            if batchify is not None:
-                data, label = batchify(samples)                                      # (32, tokens)
-            else:
-                data = mx.nd.array(np.stack([s[0] for s in samples]), dtype="uint8")   # (32, 512 or 1014)
-                label = mx.nd.array([s[1] for s in samples], dtype="int32")
-            # The cosine decay needs a length: after 20 steps, the number of steps the budget allows.
-            trainer.set_learning_rate(learning_rate(recipe, step, total, per_epoch, base))
-            began = time.perf_counter()
-            loss_sum, _ = train_step(net, trainer, loss_fn, data, label, [mx.cpu()])
-            loss_sum.wait_to_read()
-            spent = time.perf_counter() - began
-            seconds += spent
-            bar.update(min(spent, max(0.0, budget - bar.n)))     # tqdm drops its total past 100 %
-            step += 1
-            if step == 20:
-                total = min(total, int(budget / (seconds / 20) * 0.97))
-            if step % (eval_every if step <= 1000 else 8 * eval_every) == 0:
-                curve.append((step, seconds, evaluate(net, val_set, batchify_fn=batchify)["accuracy"]))
-    bar.close()
-    if not curve or curve[-1][0] != step:
-        curve.append((step, seconds, evaluate(net, val_set, batchify_fn=batchify)["accuracy"]))
-    result = {"curve": curve, "test": evaluate(net, test_set, batchify_fn=batchify)["accuracy"], "seconds": seconds,
-              "steps": step, "parameters": parameter_count(net), "augment": augment}
+    hybridize(net)
+    settings = TrainSettings(lr=lr, batch_size=batch_size, epochs=max_epochs, time_budget=minutes * 60)
+    recorder = curve_recorder(val_set, eval_every, minutes * 60, kind)
+    history = fit(net, train_set, None, settings, [recorder])
+    result = {"curve": recorder.curve, "test": evaluate(net, test_set)["accuracy"],
+              "seconds": sum(entry["seconds"] for entry in history), "steps": recorder.curve[-1][0],
+              "parameters": parameter_count(net), "augment": augment}
     if kind == "crepe-workshop":
         result["windows"] = strongest_windows(net, train[0], classes)
     return result

@@ -8,8 +8,10 @@ N(0, 0.05) initialisation, dropout 0.5, 1014-column frames) under each recipe in
 the optimiser, step size, schedule, clipping, augmentation and extra training losses change. The
 last recipe, ``he-adam-5e-4``, changes the initialisation and is there for comparison only.
 
-Data and split are bench_learning's (``--data``, default ag_dev beside the repository; the bundled
-sample otherwise). Validation every 50 steps; the training loss and accuracy in the table are the
+Every run trains through ``crepe.fit``; a callback gives each recipe its extras (the step count, the
+head-first phase, clipping) and records the rows, and the deep-supervision recipes pass their own
+loss. Data and split are bench_learning's (``--data``, default ag_dev beside the repository; the
+bundled sample otherwise). Validation every 50 steps; the training loss and accuracy in the table are the
 means over the last 50 steps (chance: ln 4 = 1.386 and 0.25 for four classes). About 4 minutes a
 recipe on 2 cores, 56 minutes for all of them with ``--probe``. ``--probe`` also measures why the network stalls: how well a logistic regression
 reads its untrained features, and how many last-convolution outputs die in the first steps.
@@ -17,14 +19,13 @@ reads its untrained features, and how many last-convolution outputs die in the f
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import crepe  # noqa: E402, F401  (sets OMP_NUM_THREADS before MXNet loads)
-from crepe.train import learning_rate  # noqa: E402
+from crepe.recipes import learning_rate  # noqa: E402
 
 #: name -> (what the table calls it, settings). Settings: optimiser and lr; optional warmup_steps and
 #: decay, read by ``crepe.train.learning_rate`` (linear warm-up, for at most a quarter of the run;
@@ -57,56 +58,70 @@ BATCH = 32
 EVERY = 50
 
 
-def with_auxiliary(net, classes):
-    """``net`` plus a max-over-time classifier on every convolution: a block returning both logits."""
+def deeply_supervised(classes):
+    """The paper's Crepe with an auxiliary max-over-time classifier on all six convolutions, for training.
+
+    It is a ``Crepe`` (so ``crepe.fit`` feeds it as one) whose forward pass, while training, also
+    leaves the auxiliary logits in ``net.aux_logits`` for :func:`auxiliary_loss`; in prediction it
+    returns the paper network's logits only. It is not hybridised: a cached graph cannot change with
+    the training mode.
+    """
     import mxnet as mx
-    from mxnet import gluon
+    from mxnet import autograd
     from mxnet.gluon import nn
 
-    from crepe.model import NUM_CHARS
+    from crepe.model import ARCHITECTURES, Crepe
+    from crepe.quantise import NUM_CHARS
 
-    class DeeplySupervised(gluon.HybridBlock):
+    class DeeplySupervised(Crepe):
         def __init__(self):
-            super().__init__()
-            self.net = net
+            super().__init__(classes, **ARCHITECTURES["paper"])
             with self.name_scope():
                 self.aux = nn.Dense(classes, weight_initializer=mx.init.Normal(0.01))
+            self.aux_logits = None
 
         def hybrid_forward(self, F, x):
+            if not autograd.is_training():
+                return super().hybrid_forward(F, x)                             # (N, classes)
             x = F.transpose(F.slice_axis(F.one_hot(x, depth=NUM_CHARS + 1), axis=2, begin=1, end=None),
-                            axes=(0, 2, 1))                                        # (N, 69, 1014)
+                            axes=(0, 2, 1))                                     # (N, 69, 1014)
             maxima = []
-            for layer in self.net.features:
+            for layer in self.features:
                 x = layer(x)
                 if not isinstance(layer, (nn.MaxPool1D, nn.Flatten)):
-                    maxima.append(F.max(x, axis=2))                                # (N, 256)
-            return self.net.classifier(x), self.aux(F.concat(*maxima, dim=1))     # (N, classes) twice
+                    maxima.append(F.max(x, axis=2))                             # (N, 256)
+            self.aux_logits = self.aux(F.concat(*maxima, dim=1))               # (N, classes)
+            return self.classifier(x)                                           # (N, classes)
 
     return DeeplySupervised()
 
 
+class AuxiliaryLoss:
+    """Cross-entropy of the logits plus ``weight`` times that of ``net.aux_logits``; keeps the main part."""
+
+    def __init__(self, net, weight):
+        from mxnet import gluon
+
+        self.net, self.weight, self.cross_entropy = net, weight, gluon.loss.SoftmaxCrossEntropyLoss()
+        self.main = None
+
+    def __call__(self, logits, label):
+        self.main = self.cross_entropy(logits, label)                           # (N,)
+        return self.main + self.weight * self.cross_entropy(self.net.aux_logits, label)
+
+
 def build(settings, classes):
-    """The paper's Crepe (or the comparison's He-initialised one) and the block to train."""
+    """The paper's Crepe (or the comparison's He-initialised one), initialised, and the loss to train it with."""
+    from crepe.families import hybridize
     from crepe.model import ARCHITECTURES, Crepe
 
+    if settings.get("aux"):
+        net = deeply_supervised(classes)
+        net.initialize()
+        return net, AuxiliaryLoss(net, settings["aux"])
     net = Crepe(classes, **{**ARCHITECTURES["paper"], "init": settings.get("init", "gaussian")})
     net.initialize()
-    trained = net
-    if settings.get("aux"):
-        trained = with_auxiliary(net, classes)
-        trained.aux.initialize()
-    trained.hybridize(static_alloc=True, static_shape=True)
-    return net, trained
-
-
-def frames_batch(dataset, indices):
-    """Index frames (N, 1014) as uint8 and labels as int32 for the rows ``indices`` of ``dataset``."""
-    import mxnet as mx
-    import numpy as np
-
-    samples = [dataset[i] for i in indices]
-    return (mx.nd.array(np.stack([s[0] for s in samples]), dtype="uint8"),
-            mx.nd.array([s[1] for s in samples], dtype="int32"))
+    return hybridize(net), None
 
 
 def set_phase(trainer, params, output_layer, settings, step, steps):
@@ -122,57 +137,68 @@ def set_phase(trainer, params, output_layer, settings, step, steps):
     trainer.set_learning_rate(rate)
 
 
-def run(settings, train, val, classes, steps, seed=0):
-    """Train for ``steps`` steps; return rows (step, seconds, train loss, train accuracy, validation)."""
-    import mxnet as mx
+def recipe_callback(net, settings, steps, val_set, loss):
+    """A ``crepe.fit`` callback that gives a recipe its extras and records the table's rows.
+
+    It fixes the run at ``steps`` steps, sets the head-first phase before each step, clips the
+    gradient norm before each update, and every ``EVERY`` steps appends (step, seconds, mean training
+    loss, mean training accuracy, validation accuracy) to ``rows``.
+    """
     import numpy as np
-    from mxnet import autograd, gluon
+    from mxnet import gluon
+
+    from crepe.callbacks import Callback
+    from crepe.inference import evaluate
+
+    class Recipe(Callback):
+        def __init__(self):
+            self.rows, self.losses, self.hits = [], [], []
+            self.params = [p for p in net.collect_params().values() if p.grad_req != "null"]
+            self.output_layer = set(net.classifier[-1].collect_params().values())
+
+        def on_train_begin(self, loop):
+            loop.total_steps = steps
+
+        def on_step_begin(self, loop):
+            set_phase(loop.trainer, self.params, self.output_layer, settings, loop.step, steps)
+
+        def on_gradients(self, loop):
+            if settings.get("clip"):          # gradients are batch sums: this caps the mean's norm
+                gluon.utils.clip_global_norm([p.grad() for p in self.params], settings["clip"] * BATCH)
+
+        def on_step_end(self, loop, loss_sum, correct):
+            main = loss.main.sum() if loss is not None else loss_sum
+            self.losses.append(main.asscalar() / BATCH)
+            self.hits.append(correct.asscalar() / BATCH)
+            if loop.step % EVERY == 0:
+                self.rows.append((loop.step, loop.training_seconds(), float(np.mean(self.losses[-EVERY:])),
+                                  float(np.mean(self.hits[-EVERY:])), evaluate(net, val_set)["accuracy"]))
+                print(f"  step {loop.step}: training loss {self.rows[-1][2]:.3f}, validation {self.rows[-1][4]:.3f}",
+                      flush=True)
+
+    return Recipe()
+
+
+def run(settings, train, val, classes, steps, seed=0):
+    """Train for ``steps`` steps through ``crepe.fit``; rows (step, seconds, train loss, train accuracy, val)."""
+    import mxnet as mx
 
     from crepe.augment import default_augmentation
-    from crepe.train import evaluate, make_dataset
+    from crepe.families import make_dataset
+    from crepe.settings import TrainSettings
+    from crepe.train import fit
 
     mx.random.seed(seed)
-    net, trained = build(settings, len(classes))
+    net, loss = build(settings, len(classes))
     transform = default_augmentation() if settings.get("augment") else None
-    train_set, _ = make_dataset(net, *train, transform=transform, training=True)       # 1014 columns
-    val_set, _ = make_dataset(net, *val)
-    options = {"learning_rate": settings["lr"]}
-    if "momentum" in settings:
-        options["momentum"] = settings["momentum"]
-    trainer = gluon.Trainer(trained.collect_params(), settings.get("optimizer", "adam"), options)
-    params = [p for p in trained.collect_params().values() if p.grad_req != "null"]
-    output_layer = set(net.classifier[-1].collect_params().values())
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    rng, rows, losses, hits, seconds, step, epoch = np.random.RandomState(seed), [], [], [], 0.0, 0, 0
-    while step < steps:
-        if hasattr(train_set, "set_epoch"):
-            train_set.set_epoch(epoch)                           # a fresh augmentation draw every epoch
-        epoch += 1
-        order = rng.permutation(len(train_set))
-        for start in range(0, len(order) - BATCH + 1, BATCH):
-            if step >= steps:
-                break
-            set_phase(trainer, params, output_layer, settings, step, steps)
-            data, label = frames_batch(train_set, order[start:start + BATCH])             # (32, 1014), (32,)
-            began = time.perf_counter()
-            with autograd.record():
-                out = trained(data)
-                logits, auxiliary = out if settings.get("aux") else (out, None)
-                loss = loss_fn(logits, label)
-                total = loss + settings["aux"] * loss_fn(auxiliary, label) if auxiliary is not None else loss
-            total.backward()
-            if settings.get("clip"):             # gradients are batch sums: this caps the mean's norm
-                gluon.utils.clip_global_norm([p.grad() for p in params], settings["clip"] * BATCH)
-            trainer.step(BATCH)
-            losses.append(loss.mean().asscalar())
-            hits.append((logits.argmax(axis=1) == label.astype("float32")).mean().asscalar())
-            seconds += time.perf_counter() - began
-            step += 1
-            if step % EVERY == 0:
-                rows.append((step, seconds, float(np.mean(losses[-EVERY:])), float(np.mean(hits[-EVERY:])),
-                             evaluate(net, val_set)["accuracy"]))
-                print(f"  step {step}: training loss {rows[-1][2]:.3f}, validation {rows[-1][4]:.3f}", flush=True)
-    return rows
+    train_set = make_dataset(net, *train, transform=transform, training=True)       # 1014 columns
+    val_set = make_dataset(net, *val)
+    epochs = -(-steps // (len(train_set) // BATCH))                                  # enough for `steps`
+    recipe = {"optimizer": "adam", **settings}
+    callback = recipe_callback(net, settings, steps, val_set, loss)
+    fit(net, train_set, None, TrainSettings(recipe=recipe, batch_size=BATCH, epochs=epochs, seed=seed), [callback],
+        loss=loss)
+    return callback.rows
 
 
 def linear_probe(train, val, classes, init="gaussian"):
@@ -181,16 +207,16 @@ def linear_probe(train, val, classes, init="gaussian"):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    from crepe.families import make_dataset
     from crepe.model import ARCHITECTURES, Crepe
     from crepe.quantise import one_hot
-    from crepe.train import make_dataset
 
     mx.random.seed(0)
     net = Crepe(len(classes), **{**ARCHITECTURES["paper"], "init": init})
     net.initialize()
 
     def features(rows):
-        frames, _ = make_dataset(net, *rows)
+        frames = make_dataset(net, *rows)
         out = []
         for start in range(0, len(frames), 64):
             x = mx.nd.array(one_hot([frames[i][0] for i in range(start, min(start + 64, len(frames)))]))
@@ -223,31 +249,33 @@ def dead_share(net, frames):
 
 
 def dying(train, classes, lr, steps=(0, 50, 100)):
-    """``dead_share`` on 64 training texts after each of ``steps`` steps of Adam at ``lr``."""
+    """``dead_share`` on 64 training texts after each of ``steps`` steps of Adam at ``lr`` (through ``crepe.fit``)."""
     import mxnet as mx
-    import numpy as np
-    from mxnet import autograd, gluon
 
-    from crepe.train import make_dataset
+    from crepe.callbacks import Callback
+    from crepe.families import make_dataset
+    from crepe.settings import TrainSettings
+    from crepe.train import fit
 
     mx.random.seed(0)
     net, _ = build({"lr": lr}, len(classes))
-    frames, _ = make_dataset(net, *train, training=True)
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
-    loss_fn, rng = gluon.loss.SoftmaxCrossEntropyLoss(), np.random.RandomState(0)
+    frames = make_dataset(net, *train, training=True)
     watched = [frames[i][0] for i in range(64)]                                            # 64 x (1014,)
     shares = {}
-    for step in range(max(steps) + 1):
-        if step in steps:
-            shares[step] = dead_share(net, watched)
-        if step == max(steps):
-            break
-        data, label = frames_batch(frames, rng.randint(0, len(frames), BATCH))
-        with autograd.record():
-            loss = loss_fn(net(data), label)
-        loss.backward()
-        trainer.step(BATCH)
-    return shares
+
+    class Watch(Callback):
+        def on_train_begin(self, loop):
+            loop.total_steps = max(steps)
+            shares[0] = dead_share(net, watched)
+
+        def on_step_end(self, loop, loss_sum, correct):
+            if loop.step in steps:
+                shares[loop.step] = dead_share(net, watched)
+
+    epochs = -(-max(steps) // (len(frames) // BATCH))
+    fit(net, frames, None, TrainSettings(recipe={"optimizer": "adam", "lr": lr}, batch_size=BATCH, epochs=epochs),
+        [Watch()])
+    return {step: shares[step] for step in steps}
 
 
 def report(results):

@@ -3,9 +3,8 @@
 The ideas are taught in ``notebooks/``; this package holds what the notebooks reuse and the tests
 pin: character quantisation (:mod:`crepe.quantise`), convolution arithmetic
 (:mod:`crepe.arithmetic`), named image filters (:mod:`crepe.filters`) and device selection
-(:mod:`crepe.devices`), and the Crepe model with its training, checkpoints, data and command line
-(:mod:`crepe.model`, :mod:`crepe.train`, :mod:`crepe.checkpoint`, :mod:`crepe.data`,
-``python -m crepe``).
+(:mod:`crepe.devices`), and the models with their data, training, model directories, inference and
+command line (README.md, "How the code fits together", has the map; ``python -m crepe``).
 
 Names are loaded lazily (PEP 562): ``import crepe`` and ``python -m crepe --help`` do not load
 MXNet; ``crepe.Crepe`` does, when first used.
@@ -30,11 +29,13 @@ _LAZY = {
     "conv_output_length": "arithmetic", "pool_output_length": "arithmetic", "conv_params": "arithmetic",
     "dense_params": "arithmetic", "receptive_field": "arithmetic", "crepe_shape_walk": "arithmetic",
     "get_ctx": "devices", "TextDataset": "data", "load_dataset": "data", "Crepe": "model", "summary": "model",
-    "fit": "train", "evaluate": "train", "predict": "train", "load_model": "train", "export": "train",
-    "explain": "explain",
+    "fit": "train", "TrainSettings": "settings", "make_dataset": "families", "evaluate": "inference",
+    "predict": "inference", "load_model": "inference", "export": "inference", "explain": "explain",
 }
-_SUBMODULES = ("filters", "quantise", "arithmetic", "devices", "data", "download", "checkpoint", "model", "train",
-               "words", "explain", "augment", "doctor", "cli", "errors")
+_SUBMODULES = ("filters", "quantise", "arithmetic", "devices", "readers", "data", "download", "files", "signals",
+               "architectures", "model", "words", "families", "settings", "recipes", "precision", "optimizer_state",
+               "checkpoint", "callbacks", "train", "inference", "plots", "explain", "augment", "doctor", "cli",
+               "errors")
 
 __all__ = sorted(_LAZY) + ["filters", "use_all_cores"]
 __version__ = "0.1.0"

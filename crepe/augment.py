@@ -18,8 +18,8 @@ import numpy as np
 
 from .data import DataError
 
-__all__ = ["load_mythes", "Augmenter", "Typos", "WordDropout", "Chain", "default_augmentation", "SAMPLE_THESAURUS",
-           "WORKSHOP_TYPO_RATE", "WORKSHOP_WORD_DROPOUT"]
+__all__ = ["load_mythes", "Augmenter", "Typos", "WordDropout", "Chain", "augmentation", "from_settings",
+           "default_augmentation", "SAMPLE_THESAURUS", "WORKSHOP_TYPO_RATE", "WORKSHOP_WORD_DROPOUT"]
 
 #: A small thesaurus written for the bundled sample (news words), in MyThes format.
 SAMPLE_THESAURUS = Path(__file__).resolve().parents[1] / "data" / "thesaurus" / "sample_th.dat"
@@ -254,11 +254,33 @@ class Chain:
         return text
 
 
+def augmentation(thesaurus=None, word_dropout=0.0, typos=0.0, seed=0):
+    """The training transform: synonyms from ``thesaurus`` (a MyThes ``.dat`` path), then words left out,
+    then typos; each part only when asked for, None when nothing is.
+
+    Examples
+    --------
+    >>> augmentation(word_dropout=0.2, typos=0.1)
+    Chain(WordDropout(0.2), Typos(0.1))
+    >>> augmentation() is None
+    True
+    """
+    transforms = [Augmenter(load_mythes(thesaurus), seed=seed)] if thesaurus else []
+    transforms += [WordDropout(word_dropout, seed=seed)] if word_dropout else []
+    transforms += [Typos(typos, seed=seed + 1)] if typos else []
+    return Chain(*transforms) if transforms else None
+
+
+def from_settings(settings):
+    """The transform a :class:`crepe.settings.TrainSettings` asks for (see :func:`augmentation`)."""
+    return augmentation(settings.thesaurus, settings.word_dropout, settings.typos, settings.seed)
+
+
 def default_augmentation(seed=0):
     """The workshop Crepe's training transform: words left out, then typos.
 
-    ``Chain(WordDropout(WORKSHOP_WORD_DROPOUT), Typos(WORKSHOP_TYPO_RATE))``, what ``python -m crepe
-    train`` uses for the workshop Crepe unless told otherwise.
+    ``augmentation(word_dropout=WORKSHOP_WORD_DROPOUT, typos=WORKSHOP_TYPO_RATE)``: what ``python -m
+    crepe train`` uses for the workshop Crepe unless told otherwise.
 
     Examples
     --------
@@ -267,4 +289,4 @@ def default_augmentation(seed=0):
     >>> default_augmentation()("Oil prices rose again on Monday", np.random.RandomState(0))
     'Oil pricbhrose again on Monay'
     """
-    return Chain(WordDropout(WORKSHOP_WORD_DROPOUT, seed=seed), Typos(WORKSHOP_TYPO_RATE, seed=seed + 1))
+    return augmentation(word_dropout=WORKSHOP_WORD_DROPOUT, typos=WORKSHOP_TYPO_RATE, seed=seed)

@@ -1,39 +1,30 @@
-"""Data sets for Crepe: the bundled sample, AG News, Amazon product categories, any CSV.
+"""Data sets by name (the bundled sample, AG News, Amazon product categories, any CSV) and the
+dataset that feeds them to Crepe.
 
-Every reader *parses* its input (``csv``, ``json``, ``ast.literal_eval`` for the older
-Python-literal review files) and never executes it. Errors name the file and the line.
-
-Text is built as the original Crepe code builds it: the fields after the label are joined with
-spaces in *reverse* order (AG News: description, then title). After quantisation keeps the last
-1014 characters and writes them backwards, the network reads the title first and the title always
-survives truncation. The AG News text keeps the corpus's quirks (``#39;``-style entity residue,
+The files are parsed by :mod:`crepe.readers`. AG News is downloaded and checked against a pinned
+SHA-256 (:mod:`crepe.download`); its text keeps the corpus's quirks (``#39;``-style entity residue,
 backslashes where line breaks were), as the paper's models saw it.
 """
-import ast
-import csv
-import gzip
-import io
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .download import download, sha256_of
+from .download import download
 from .errors import DataError
 from .quantise import FRAME_LENGTH, encode
+from .readers import read_amazon_reviews, read_classes, read_csv
 
-__all__ = ["DataError", "AG_NEWS_CLASSES", "AG_NEWS", "AMAZON_CATEGORIES", "SAMPLE_DIR", "read_csv", "read_classes",
-           "drop_overlap", "load_evaluation_set", "read_inputs",
-           "read_amazon_reviews", "download", "load_dataset", "TextDataset", "data_loader", "split"]
+__all__ = ["AG_NEWS_CLASSES", "AG_NEWS", "AMAZON_CATEGORIES", "SAMPLE_DIR", "drop_overlap", "load_evaluation_set",
+           "default_cache", "load_dataset", "TextDataset", "data_loader", "split", "takes_two_arguments"]
 
 #: The bundled sample's folder (written by ``scripts/make_sample.py``).
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 #: Short product reviews, negative or positive, also written by the project (scripts/make_sentiment.py).
 SENTIMENT_DIR = SAMPLE_DIR.parent / "sentiment"
 BUNDLED = {"sample": SAMPLE_DIR, "sentiment": SENTIMENT_DIR}
-#: Default cache for downloads; ``CREPE_DATA`` overrides it.
-DEFAULT_CACHE = Path(os.environ.get("CREPE_DATA", Path(__file__).resolve().parents[1] / "data" / "cache"))
+#: Where downloads are cached unless ``CREPE_DATA`` names another folder (see :func:`default_cache`).
+CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 
 AG_NEWS_CLASSES = ("World", "Sports", "Business", "Sci/Tech")
 #: AG News (Zhang et al. 2015): 120,000 training and 7,600 test rows, 4 balanced classes.
@@ -53,141 +44,17 @@ AMAZON_CATEGORIES = ("Books", "Clothing_Shoes_and_Jewelry", "Electronics", "Heal
 AMAZON_URL = "https://snap.stanford.edu/data/amazon/productGraph/categoryFiles/reviews_{}_5.json.gz"
 
 
-def _decode(path, raw):
-    """Decode bytes as UTF-8 (a BOM is dropped), naming the line of the first bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise DataError(f"{path}, line {line}: not valid UTF-8 (byte {raw[error.start]:#04x} at offset "
-                        f"{error.start}); save the file as UTF-8") from error
-
-
-def _read_bytes(path):
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    return path.read_bytes()
-
-
-def read_csv(path, num_classes=None, skip_bad=False):
-    """Read a CSV in the AG News layout: a 1-based class, then one or more text fields.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file. UTF-8, with or without a BOM; LF or CRLF; quoted fields may hold newlines.
-    num_classes : int, optional
-        Labels must lie in ``1..num_classes``; if None, any positive label is accepted.
-    skip_bad : bool, optional
-        Skip malformed rows and count them, instead of stopping at the first (default False).
-
-    Returns
-    -------
-    texts : list of str
-        The text fields joined with spaces in reverse order.
-    labels : numpy.ndarray
-        ``int32`` 0-based class indices.
-    skipped : int
-        Rows skipped (always 0 unless ``skip_bad``).
-
-    Raises
-    ------
-    DataError
-        A missing or empty file, undecodable bytes, or a bad row (when not skipping), naming the
-        file and line.
+def default_cache():
+    """The download cache: ``$CREPE_DATA`` when set (read at each call), else ``data/cache``.
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> folder = tempfile.mkdtemp()
-    >>> path = os.path.join(folder, "news.csv")
-    >>> _ = open(path, "w").write('"3","Title","The description."\\n')
-    >>> read_csv(path)
-    (['The description. Title'], array([2], dtype=int32), 0)
+    >>> os.environ["CREPE_DATA"] = "/tmp/elsewhere"; str(default_cache())
+    '/tmp/elsewhere'
+    >>> del os.environ["CREPE_DATA"]; default_cache() == CACHE_DIR
+    True
     """
-    text = _decode(path, _read_bytes(path))
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty")
-    texts, labels, skipped = [], [], 0
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            raise DataError(f"{path}, line {line}: malformed CSV ({error})") from error
-        if not row or all(not field.strip() for field in row):
-            continue
-        problem = None
-        if len(row) < 2:
-            problem = f"expected a label and at least one text field, got {len(row)} field(s)"
-        else:
-            try:
-                label = int(row[0].strip())
-            except ValueError:
-                problem = f"the label {row[0]!r:.40} is not a whole number"
-            else:
-                if label < 1 or (num_classes is not None and label > num_classes):
-                    bound = f"1..{num_classes}" if num_classes else "1 or more"
-                    problem = f"label {label} is out of range (expected {bound}; labels are 1-based)"
-        if problem:
-            if skip_bad:
-                skipped += 1
-                continue
-            raise DataError(f"{path}, line {line}: {problem}")
-        texts.append(" ".join(field for field in reversed(row[1:])))
-        labels.append(label - 1)
-    if not texts:
-        raise DataError(f"{path}: no usable rows" + (f" ({skipped} skipped)" if skipped else ""))
-    return texts, np.asarray(labels, dtype=np.int32), skipped
-
-
-def read_amazon_reviews(path, limit=None):
-    """Read one of McAuley's review files (``reviews_<Category>_5.json.gz``, or plain JSON lines).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file; gzip is detected from its first bytes.
-    limit : int, optional
-        Stop after this many reviews (the per-category cap).
-
-    Returns
-    -------
-    list of str
-        ``summary + " | " + reviewText`` for each review.
-
-    Notes
-    -----
-    Each line is parsed with :func:`json.loads`. Older dumps hold Python literals (single quotes);
-    those are read with :func:`ast.literal_eval`, which accepts only literals. Nothing is executed.
-    """
-    raw = _read_bytes(path)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise DataError(f"{path}: damaged gzip file ({error}); delete it and download it again") from error
-    texts = []
-    for number, line in enumerate(_decode(path, raw).splitlines(), start=1):
-        if limit is not None and len(texts) >= limit:
-            break
-        if not line.strip():
-            continue
-        try:
-            review = json.loads(line)
-        except json.JSONDecodeError:
-            try:
-                review = ast.literal_eval(line)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                raise DataError(f"{path}, line {number}: neither JSON nor a Python literal") from None
-        if not isinstance(review, dict) or not isinstance(review.get("reviewText", ""), str):
-            raise DataError(f"{path}, line {number}: expected an object with 'summary' and 'reviewText'")
-        texts.append(f"{review.get('summary', '')} | {review.get('reviewText', '')}")
-    return texts
+    return Path(os.environ.get("CREPE_DATA") or CACHE_DIR)
 
 
 def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
@@ -203,7 +70,7 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
         and training rows whose text also appears there are dropped; class names come from a
         ``classes.txt`` beside the file when there is one).
     cache : str or Path, optional
-        The download cache (default ``data/cache``, or ``$CREPE_DATA``).
+        The download cache (default :func:`default_cache`).
     download_missing : bool, optional
         Fetch AG News if it is missing (default True).
     amazon_limit : int, optional
@@ -213,8 +80,8 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     -------
     dict
         ``train`` and ``test``: (texts, labels) pairs (``test`` may be None for a lone CSV),
-        ``classes``: the class names, and for ``csv:`` ``overlap``: training rows dropped because
-        the test file holds the same text.
+        ``classes``: the class names, and for ``csv:`` ``overlap`` (training rows dropped because
+        the test file holds the same text) and ``source`` (the training file's path).
 
     Examples
     --------
@@ -222,7 +89,7 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
     >>> data["classes"], len(data["train"][0]), len(data["test"][0])
     (('World', 'Sports', 'Business', 'Sci/Tech'), 2400, 400)
     """
-    cache = Path(cache) if cache else DEFAULT_CACHE
+    cache = Path(cache) if cache else default_cache()
     if name in BUNDLED:
         folder = BUNDLED[name]
         classes = tuple((folder / "classes.txt").read_text(encoding="utf-8").splitlines())
@@ -252,46 +119,8 @@ def load_dataset(name, cache=None, download_missing=True, amazon_limit=5000):
             train, overlap = drop_overlap(train, test[0])
             if not train[0]:
                 raise DataError(f"{path}: every training row also appears in {test_path}; nothing is left to train on")
-        return {"classes": classes, "train": train, "test": test, "overlap": overlap}
+        return {"classes": classes, "train": train, "test": test, "overlap": overlap, "source": path}
     raise DataError(f"unknown dataset {name!r}: use sample, sentiment, ag_news, amazon or csv:PATH")
-
-
-def read_classes(path, count):
-    """Class names from a ``classes.txt`` (one per line, line N naming label N), if the file exists.
-
-    Parameters
-    ----------
-    path : Path
-        The file; when it does not exist the names are "class 1" ... "class <count>".
-    count : int
-        How many classes the labels need at least (the highest 1-based label).
-
-    Returns
-    -------
-    tuple of str
-
-    Raises
-    ------
-    DataError
-        A blank line between names, a repeated name, or fewer names than the labels need.
-
-    Examples
-    --------
-    >>> read_classes(Path("no-such-folder/classes.txt"), 2)
-    ('class 1', 'class 2')
-    """
-    path = Path(path)
-    if not path.is_file():
-        return tuple(f"class {i + 1}" for i in range(count))
-    names = _decode(path, _read_bytes(path)).rstrip("\n").splitlines()
-    for line, name in enumerate(names, start=1):
-        if not name.strip():
-            raise DataError(f"{path}, line {line}: an empty class name (line N names label N)")
-        if name in names[:line - 1]:
-            raise DataError(f"{path}, line {line}: the class name {name!r} appears twice")
-    if len(names) < count:
-        raise DataError(f"{path} names {len(names)} classes, but the data has label {count}")
-    return tuple(name.strip() for name in names)
 
 
 def drop_overlap(train, test_texts):
@@ -340,35 +169,6 @@ def load_evaluation_set(name, cache=None):
     return {"classes": data["classes"], "rows": data["test"]}
 
 
-def read_inputs(path):
-    """Texts to classify from a file: the text fields of a CSV (``.csv``), else one text per line.
-
-    Blank lines are skipped. A CSV may be in the training layout (label first) or hold only text.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "inputs.txt")
-    >>> _ = open(path, "w").write("First headline\\n\\nSecond headline\\n")
-    >>> read_inputs(path)
-    ['First headline', 'Second headline']
-    """
-    path = Path(path)
-    text = _decode(path, _read_bytes(path))
-    if path.suffix.lower() == ".csv":
-        try:
-            rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if any(f.strip() for f in row)]
-        except csv.Error as error:
-            raise DataError(f"{path}: malformed CSV ({error})") from error
-        labelled = all(len(row) >= 2 and row[0].strip().isdigit() for row in rows)
-        texts = [" ".join(reversed(row[1:] if labelled else row)) for row in rows]
-    else:
-        texts = [line for line in text.splitlines() if line.strip()]
-    if not texts:
-        raise DataError(f"{path}: no texts to classify")
-    return texts
-
-
 def _load_amazon(folder, limit):
     """The seven categories' reviews, split 90/10 into train and test with a fixed seed."""
     texts, labels = [], []
@@ -408,7 +208,7 @@ def split(count, fraction, seed=0):
     return np.sort(order[cut:]), np.sort(order[:cut])
 
 
-def _takes_two_arguments(function):
+def takes_two_arguments(function):
     """Whether ``function`` can be called with two positional arguments."""
     import inspect
 
@@ -452,7 +252,10 @@ class TextDataset:
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         self.texts, self.labels = list(texts), np.asarray(labels, dtype=np.int32)
         self.transform, self.length, self.seed, self.epoch = transform, length, seed, 0
-        self._seeded = transform is not None and _takes_two_arguments(transform)
+        self._seeded = transform is not None and takes_two_arguments(transform)
+
+    #: Samples are fixed-length frames: MXNet's default stacking makes the batch.
+    batchify_fn = None
 
     def set_epoch(self, epoch):
         """Which epoch the next items are for (``fit`` calls it before each epoch)."""

@@ -79,11 +79,12 @@ def _throughput(ctx, batch=16, repeat=3):
     """Crepe-small forward passes per second (samples/s) on ``ctx``."""
     import mxnet as mx
 
+    from .families import hybridize
     from .model import Crepe
 
     net = Crepe(4)
     net.initialize(ctx=ctx)
-    net.hybridize(static_alloc=True, static_shape=True)
+    hybridize(net)
     x = mx.nd.zeros((batch, 1014), ctx=ctx, dtype="uint8")
     net(x).wait_to_read()
     start = time.perf_counter()
@@ -140,13 +141,14 @@ def run(out=print):
         if problem is None:
             out(f"--  GPU {index} throughput: {_throughput(mx.gpu(index)):.0f} Crepe-small forward samples/s")
     out(f"--  CPU throughput: {_throughput(mx.cpu()):.0f} Crepe-small forward samples/s")
-    from .data import AG_NEWS, AMAZON_CATEGORIES, DEFAULT_CACHE, SAMPLE_DIR
+    from .data import AG_NEWS, AMAZON_CATEGORIES, SAMPLE_DIR, default_cache
 
     line((SAMPLE_DIR / "train.csv").is_file(), f"bundled sample in {SAMPLE_DIR}")
-    ag = [DEFAULT_CACHE / "ag_news" / name for name in AG_NEWS]
+    cache = default_cache()
+    ag = [cache / "ag_news" / name for name in AG_NEWS]
     out(f"--  AG News: {'present' if all(p.is_file() for p in ag) else 'not downloaded yet'} in {ag[0].parent} "
         "(python -m crepe train --dataset ag_news downloads and verifies it)")
-    amazon = [DEFAULT_CACHE / "amazon" / f"reviews_{c}_5.json.gz" for c in AMAZON_CATEGORIES]
+    amazon = [cache / "amazon" / f"reviews_{c}_5.json.gz" for c in AMAZON_CATEGORIES]
     out(f"--  Amazon categories: {sum(p.is_file() for p in amazon)} of {len(amazon)} files in {amazon[0].parent}")
     out("all good" if not problems else f"{problems} problem(s) above")
     return 0 if not problems else 1

@@ -1,6 +1,6 @@
 """Downloads that never leave a file looking complete when it is not.
 
-The transfer goes to a temporary file in the target folder (:func:`crepe.checkpoint.atomic_write`,
+The transfer goes to a temporary file in the target folder (:func:`crepe.files.atomic_write`,
 the same helper that writes checkpoints) and is renamed into place only once its SHA-256 matches
 the pinned one. HTTPS only.
 """
@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .checkpoint import atomic_write, sha256_of
 from .errors import DataError
+from .files import atomic_write, sha256_of
 
 __all__ = ["download", "sha256_of"]
 
@@ -76,7 +76,8 @@ def download(url, path, sha256, timeout=30, progress=True, ssl_context=None):
                         try:
                             block = response.read(1 << 16)
                         except (OSError, ValueError) as error:
-                            raise DataError(f"{url}: the transfer broke off ({error}); run again, or {by_hand}") from error
+                            raise DataError(f"{url}: the transfer broke off ({error}); run again, or "
+                                            f"{by_hand}") from error
                         if not block:
                             break
                         out.write(block)

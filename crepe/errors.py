@@ -1,7 +1,14 @@
-"""The error a user can act on when their data is at fault (checkpoint errors live in crepe.checkpoint)."""
+"""The errors a user can act on: their data, or a model directory, is at fault.
 
-__all__ = ["DataError"]
+The command line prints either as one sentence (``error: ...``) and exits with status 2.
+"""
+
+__all__ = ["DataError", "CheckpointError"]
 
 
 class DataError(ValueError):
     """Input data that cannot be used; the message names the file and, where known, the line."""
+
+
+class CheckpointError(RuntimeError):
+    """A model directory or checkpoint that cannot be used; the message says which file and why."""

@@ -17,7 +17,8 @@ from mxnet import autograd
 
 from .quantise import FRAME_LENGTH, encode, one_hot
 
-__all__ = ["saliency_frame", "explain", "plot_saliency", "first_convolution", "first_layer", "top_windows", "filter_weights", "plot_filters"]
+__all__ = ["saliency_frame", "explain", "plot_saliency", "first_convolution",
+           "first_layer", "top_windows", "filter_weights", "plot_filters"]
 
 
 def saliency_frame(net, frame, ctx=None, target=None):

@@ -11,42 +11,26 @@ layer      large        small        kernel  pool
 9          one unit per class        (dense, logits)
 =========  ===========  ===========  ======  ====
 
+The six convolutions and three poolings are always the paper's. What sits around them comes from
+an architecture (:data:`ARCHITECTURES`): ``paper`` is the table above, with every weight *and bias*
+drawn from a Gaussian (std 0.05 small, 0.02 large) as the original Torch code does; ``workshop``
+learns real text within minutes on a CPU: He initialisation, 128 maps per convolution, and a head
+that reads the maximum over time of every convolution, then dropout 0.2 and the output layer.
+
 The network takes the ``uint8`` index frame (N, 1014) that :func:`crepe.encode` returns and does
 the one-hot expansion itself, on the device: 1 KB per document crosses to the GPU instead of
-280 KB of float32. All weights *and biases* start from a Gaussian (std 0.05 small, 0.02 large), as
-the original Torch code initialises them.
+280 KB of float32.
 """
-import numbers
-
 import mxnet as mx
 from mxnet import gluon
 from mxnet.gluon import nn
 
+from .architectures import ARCHITECTURES, SIZES, TRAIN_FRAME_LENGTH, architecture_problem
 from .arithmetic import CREPE_LAYERS, crepe_shape_walk
 from .quantise import FRAME_LENGTH, NUM_CHARS
 
-__all__ = ["SIZES", "ARCHITECTURES", "TRAIN_FRAME_LENGTH", "Crepe", "summary", "parameter_count", "training_length"]
-
-#: (feature maps per convolution, units per dense layer, initialisation std) by size.
-SIZES = {"small": (256, 1024, 0.05), "large": (1024, 2048, 0.02)}
-
-#: What may differ around the six convolutions and three poolings. ``paper`` is the original network;
-#: ``workshop`` is the one that learns real text within a CPU budget (benchmarks/README.md, "Learning"):
-#: He initialisation, a max-over-time head, and 128 feature maps per convolution instead of 256. Its
-#: ``filters`` applies whatever the size; the command line drops it for ``--size large`` (1024 maps).
-ARCHITECTURES = {
-    "paper": {"head": "flatten", "norm": None, "init": "gaussian", "dropout": 0.5},
-    "workshop": {"head": "max", "norm": None, "init": "he", "dropout": 0.2, "filters": 128},
-}
-
-#: The values each architecture field may take (``Crepe`` and ``crepe.checkpoint`` check against it).
-CHOICES = {"head": ("flatten", "max"), "norm": (None, "batch"), "init": ("gaussian", "he")}
-
-#: Frame length the workshop Crepe trains on. The max-over-time head reads a frame of any length, so
-#: training keeps each text's last 512 characters (99 % of AG News texts are shorter): a step costs half
-#: as much, and the network scores the same on full 1014-column frames (benchmarks/README.md).
-TRAIN_FRAME_LENGTH = 512
-
+__all__ = ["SIZES", "ARCHITECTURES", "TRAIN_FRAME_LENGTH", "Crepe", "summary", "parameter_count", "training_length",
+           "reads_length", "architecture_problem"]
 
 class ConvBlock(gluon.HybridBlock):
     """Conv1D, then optionally batch normalisation, then ReLU.
@@ -110,6 +94,9 @@ class Crepe(gluon.HybridBlock):
     (2, 4)
     """
 
+    #: The registry entry that builds, feeds and keeps this network (crepe.families).
+    family = "crepe"
+
     def __init__(self, num_classes, size="small", dropout=0.5, head="flatten", norm=None, init="gaussian",
                  filters=None, **kwargs):
         super().__init__(**kwargs)
@@ -117,16 +104,14 @@ class Crepe(gluon.HybridBlock):
             raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-        for name, value in (("head", head), ("norm", norm), ("init", init)):
-            allowed = CHOICES[name]
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        if filters is not None and (isinstance(filters, bool) or not isinstance(filters, numbers.Integral)
-                                    or filters < 1):
-            raise ValueError(f"filters must be a positive integer, got {filters!r}")
-        self.num_classes, self.size = num_classes, size
         self.architecture = {"head": head, "norm": norm, "init": init, "dropout": dropout,
-                             **({"filters": int(filters)} if filters is not None else {})}
+                             **({"filters": filters} if filters is not None else {})}
+        problem = architecture_problem(self.architecture)
+        if problem:
+            raise ValueError(problem)
+        if filters is not None:
+            self.architecture["filters"] = int(filters)             # a numpy integer is not JSON
+        self.num_classes, self.size = num_classes, size
         default_filters, units, std = SIZES[size]
         filters = filters or default_filters
         gaussian = {"weight_initializer": mx.init.Normal(std), "bias_initializer": mx.init.Normal(std)}
@@ -193,6 +178,17 @@ def training_length(net):
     (1014, 512)
     """
     return TRAIN_FRAME_LENGTH if net.architecture["head"] == "max" else FRAME_LENGTH
+
+
+def reads_length(net, length):
+    """Whether ``net`` reads frames of ``length`` columns: the flatten head only 1014, the max head any.
+
+    Examples
+    --------
+    >>> reads_length(Crepe(4), 512), reads_length(Crepe(4, **ARCHITECTURES["workshop"]), 512)
+    (False, True)
+    """
+    return net.architecture["head"] == "max" or length == FRAME_LENGTH
 
 
 def parameter_count(block):

@@ -70,6 +70,7 @@ class WordDataset:
     def __init__(self, texts, labels, vocab, min_length=5, max_length=200):
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        self.vocab = vocab
         pad = vocab[vocab.padding_token]
         self.items = []
         for text in texts:
@@ -77,6 +78,17 @@ class WordDataset:
             self.items.append(np.array(ids + [pad] * (min_length - len(ids)), dtype=np.int32))
         self.labels = np.asarray(labels, dtype=np.int32)
         self.lengths = [len(ids) for ids in self.items]
+
+    #: Token ids have no fixed length (Crepe's frames do).
+    length = None
+
+    @property
+    def batchify_fn(self):
+        """Pads the token ids of a batch to its longest text (see :func:`word_batchify`)."""
+        return word_batchify(self.vocab)
+
+    def set_epoch(self, epoch):
+        """Nothing changes between epochs: word augmentation is drawn once, when the set is built."""
 
     def __len__(self):
         return len(self.items)
@@ -125,6 +137,9 @@ class WordCNN(gluon.HybridBlock):
         Filters per width (default 100).
     dropout : float, optional
         Before the classifier (default 0.5).
+    vocab : gluonnlp.Vocab, optional
+        The vocabulary whose ids the network reads; training, prediction and the model directory
+        need it (:func:`crepe.make_dataset`, :func:`crepe.predict`).
 
     Examples
     --------
@@ -133,11 +148,17 @@ class WordCNN(gluon.HybridBlock):
     (2, 4)
     """
 
-    def __init__(self, vocab_size, num_classes, embed_size=100, widths=(3, 4, 5), filters=100, dropout=0.5, **kwargs):
+    #: The registry entry that builds, feeds and keeps this network (crepe.families).
+    family = "word"
+
+    def __init__(self, vocab_size, num_classes, embed_size=100, widths=(3, 4, 5), filters=100, dropout=0.5,
+                 vocab=None, **kwargs):
         import gluonnlp as nlp
 
         super().__init__(**kwargs)
-        self.num_classes, self.embed_size = num_classes, embed_size
+        if vocab is not None and len(vocab) != vocab_size:
+            raise ValueError(f"vocab_size is {vocab_size} but the vocabulary has {len(vocab)} entries")
+        self.num_classes, self.embed_size, self.vocab = num_classes, embed_size, vocab
         with self.name_scope():
             self.embedding = gluon.nn.Embedding(vocab_size, embed_size)
             self.encoder = nlp.model.ConvolutionalEncoder(

@@ -1,5 +1,9 @@
 """Helpers shared by several test modules."""
+from pathlib import Path
+
 import numpy as np
+
+from crepe.callbacks import Callback
 
 
 def mx_corr1d(x, kernel, bias=0.0):
@@ -26,3 +30,26 @@ def seeded_crepe(seed=0, num_classes=4, **kwargs):
     net = Crepe(num_classes, **kwargs)
     net.initialize()
     return net
+
+
+def quiet_fit(net, train_set, val_set=None, out_dir=None, classes=None, resume=False, overwrite=False,
+              log=lambda line: None, **settings):
+    """``crepe.fit`` with ``TrainSettings(**settings)``, no progress bar, its lines to ``log``, and a model
+    directory in ``out_dir`` when given."""
+    from crepe.callbacks import EpochLog, ModelDirectory
+    from crepe.settings import TrainSettings
+    from crepe.train import fit
+
+    directory = [ModelDirectory(out_dir, classes, resume=resume, overwrite=overwrite, log=log)] if out_dir else []
+    return fit(net, train_set, val_set, TrainSettings(**settings), [*directory, EpochLog(log)])
+
+
+class PositionFile(Callback):
+    """Writes "epoch step" (1-based, the step within its epoch) to ``path`` after every training step: a
+    position that a test in another process can wait for before it interrupts the run."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def on_step_end(self, loop, loss_sum, correct):
+        self.path.write_text(f"{loop.epoch + 1} {loop.step - loop.epoch * loop.steps_per_epoch}\n")

@@ -1,13 +1,22 @@
 """Thesaurus augmentation: the MyThes reader and the paper's geometric replacement scheme."""
 from collections import Counter
 
+import numpy as np
 import pytest
 
-import numpy as np
-
-from crepe.augment import (SAMPLE_THESAURUS, WORKSHOP_TYPO_RATE, WORKSHOP_WORD_DROPOUT, Augmenter, Chain, Typos,
-                           WordDropout, default_augmentation, load_mythes)
-from crepe.data import DataError, TextDataset
+from crepe.augment import (
+    SAMPLE_THESAURUS,
+    WORKSHOP_TYPO_RATE,
+    WORKSHOP_WORD_DROPOUT,
+    Augmenter,
+    Chain,
+    Typos,
+    WordDropout,
+    default_augmentation,
+    load_mythes,
+)
+from crepe.data import TextDataset
+from crepe.errors import DataError
 
 
 def test_load_mythes_flattens_meanings_in_order():

@@ -3,7 +3,15 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from benchmarks.bench_paper_recipes import RECIPES, build, dead_share, report, set_phase, with_auxiliary
+from benchmarks.bench_paper_recipes import (
+    RECIPES,
+    AuxiliaryLoss,
+    build,
+    dead_share,
+    deeply_supervised,
+    report,
+    set_phase,
+)
 from crepe.model import ARCHITECTURES, Crepe
 
 FRAMES = np.random.RandomState(0).randint(0, 70, size=(2, 1014)).astype("uint8")               # (2, 1014)
@@ -38,18 +46,31 @@ def test_report_gives_the_first_step_at_half():
     assert "| 100 " in report({"adam": ("Adam", curve)}).splitlines()[-1]
 
 
-def test_with_auxiliary_first_output_is_the_paper_network_s():
-    net = _paper_crepe()
-    both = with_auxiliary(net, 4)
-    both.aux.initialize()
-    logits, auxiliary = both(mx.nd.array(FRAMES, dtype="uint8"))
-    expected = net(mx.nd.array(FRAMES, dtype="uint8")).asnumpy()
-    assert np.allclose(logits.asnumpy(), expected, atol=1e-6) and auxiliary.shape == (2, 4)
+def test_deeply_supervised_predicts_as_the_paper_network():
+    mx.random.seed(0)
+    both = deeply_supervised(4)
+    both.initialize()
+    plain = Crepe(4, **ARCHITECTURES["paper"])
+    plain.initialize()
+    for source, target in zip(both.collect_params().values(), plain.collect_params().values()):
+        target.set_data(source.data())                       # the paper layers come first, aux last
+    frames = mx.nd.array(FRAMES, dtype="uint8")
+    assert np.allclose(both(frames).asnumpy(), plain(frames).asnumpy(), atol=1e-6)
+
+
+def test_deeply_supervised_leaves_the_auxiliary_logits_while_training():
+    mx.random.seed(0)
+    net = deeply_supervised(4)
+    net.initialize()
+    with mx.autograd.record():
+        logits = net(mx.nd.array(FRAMES, dtype="uint8"))
+        loss = AuxiliaryLoss(net, 1.0)(logits, mx.nd.array([0, 1]))
+    assert net.aux_logits.shape == (2, 4) and loss.shape == (2,)
 
 
 def test_build_keeps_the_paper_network_for_deep_supervision():
-    net, trained = build({"lr": 1e-3, "aux": 1.0}, 4)
-    assert net.architecture == ARCHITECTURES["paper"] and trained.net is net
+    net, loss = build({"lr": 1e-3, "aux": 1.0}, 4)
+    assert net.architecture == ARCHITECTURES["paper"] and loss.net is net
 
 
 def test_dead_share_is_one_when_the_last_convolution_outputs_zero():
@@ -89,7 +110,7 @@ def test_set_phase_trains_everything_at_the_recipe_rate_after_head_first():
 
 
 def test_recipes_warm_up_through_crepe_s_learning_rate():
-    from crepe.train import learning_rate
+    from crepe.recipes import learning_rate
 
     settings = RECIPES["adam-1e-3-warm"][1]
     assert learning_rate(settings, 0, 400, None, settings["lr"]) == pytest.approx(1e-3 / 50)

@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 
 from crepe import checkpoint
-from crepe.checkpoint import CheckpointError
 from crepe.data import TextDataset, load_dataset
-from crepe.model import Crepe
-from crepe.train import fit, load_model
-from tests.helpers import seeded_crepe
+from crepe.errors import CheckpointError
+from crepe.files import sha256_of
+from crepe.inference import load_model
+from tests.helpers import quiet_fit, seeded_crepe
 
 ROOT = Path(__file__).resolve().parents[1]
-QUIET = dict(progress=False, log=lambda line: None)
 
 
 def small_sets():
@@ -32,7 +31,7 @@ def small_sets():
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("trusted") / "model"
-    fit(seeded_crepe(21), *small_sets(), epochs=2, batch_size=8, max_batches=2, out_dir=out, **QUIET)
+    quiet_fit(seeded_crepe(21), *small_sets(), epochs=2, batch_size=8, max_batches=2, out_dir=out)
     return out
 
 
@@ -75,7 +74,7 @@ def crepe(*args):
 def test_resume_planted_pickle_runs_nothing_and_says_so(planted):
     target, marker = planted
     with pytest.raises(CheckpointError, match=r"\.states: not an optimiser-state file"):
-        fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True, **QUIET)
+        quiet_fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True)
     assert not marker.exists()
 
 
@@ -101,42 +100,46 @@ def test_load_optimizer_refuses_a_shape_that_does_not_fit(model_dir, tmp_path):
     key = next(iter(arrays))
     arrays[key] = mx.nd.zeros((3, 3))
     mx.nd.save(str(target / state["states"]), arrays)
-    state["sha256"][state["states"]] = checkpoint.sha256_of(target / state["states"])
+    state["sha256"][state["states"]] = sha256_of(target / state["states"])
     (target / "state.json").write_text(json.dumps(state))
     with pytest.raises(CheckpointError, match=f"entry '{key}' has shape"):
-        fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True, **QUIET)
+        quiet_fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True)
 
 
 def test_commit_epoch_interrupted_before_state_json_is_committed_then_resumes(tmp_path, monkeypatch):
     out = tmp_path / "model"
-    monkeypatch.setattr(checkpoint, "before_commit", lambda: os.kill(os.getpid(), signal.SIGINT))
+    save_optimizer = checkpoint.save_optimizer
+
+    def interrupted(trainer, path):                  # SIGINT while the epoch is being committed
+        os.kill(os.getpid(), signal.SIGINT)
+        return save_optimizer(trainer, path)
+    monkeypatch.setattr(checkpoint, "save_optimizer", interrupted)
     lines = []
     with pytest.raises(KeyboardInterrupt):
-        fit(seeded_crepe(22), *small_sets(), epochs=2, batch_size=8, max_batches=2, out_dir=out,
-            progress=False, log=lines.append)
+        quiet_fit(seeded_crepe(22), *small_sets(), epochs=2, batch_size=8, max_batches=2, out_dir=out, log=lines.append)
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 1 and lines[-1] == f"interrupted after epoch 1: it is saved in {out}"
     load_model(out, which="last")
-    monkeypatch.setattr(checkpoint, "before_commit", None)
-    history = fit(seeded_crepe(0), *small_sets(), epochs=2, batch_size=8, max_batches=2, out_dir=out, resume=True, **QUIET)
+    monkeypatch.setattr(checkpoint, "save_optimizer", save_optimizer)
+    history = quiet_fit(seeded_crepe(0), *small_sets(), epochs=2, batch_size=8, max_batches=2, out_dir=out, resume=True)
     assert [h["epoch"] for h in history] == [1, 2]
 
 
 def test_commit_epoch_records_the_best_by_name_with_its_digest(model_dir):
     state = json.loads((model_dir / "state.json").read_text())
     assert state["best"].startswith("epoch-") and not (model_dir / "best.params").exists()
-    assert checkpoint.sha256_of(model_dir / state["best"]) == state["sha256"][state["best"]]
+    assert sha256_of(model_dir / state["best"]) == state["sha256"][state["best"]]
 
 
 def test_commit_epoch_keeps_the_best_epoch_when_pruning(tmp_path):
     out = tmp_path / "model"
     net = seeded_crepe(23)
     train, val = small_sets()
-    fit(net, train, val, epochs=1, batch_size=8, max_batches=1, out_dir=out, **QUIET)
+    quiet_fit(net, train, val, epochs=1, batch_size=8, max_batches=1, out_dir=out)
     state = json.loads((out / "state.json").read_text())
     state["best_accuracy"] = 2.0                     # no later epoch can beat it
     (out / "state.json").write_text(json.dumps(state))
-    fit(seeded_crepe(0), train, val, epochs=4, batch_size=8, max_batches=1, out_dir=out, resume=True, **QUIET)
+    quiet_fit(seeded_crepe(0), train, val, epochs=4, batch_size=8, max_batches=1, out_dir=out, resume=True)
     state = json.loads((out / "state.json").read_text())
     assert state["best"] == "epoch-0001.params" and (out / "epoch-0001.params").is_file()
     assert not (out / "epoch-0002.params").exists()
@@ -145,12 +148,12 @@ def test_commit_epoch_keeps_the_best_epoch_when_pruning(tmp_path):
 def test_fit_into_a_directory_holding_a_run_is_refused(model_dir, tmp_path):
     target = copy_of(model_dir, tmp_path / "taken")
     with pytest.raises(CheckpointError, match="already holds a training run"):
-        fit(seeded_crepe(1), *small_sets(), epochs=1, batch_size=8, max_batches=1, out_dir=target, **QUIET)
+        quiet_fit(seeded_crepe(1), *small_sets(), epochs=1, batch_size=8, max_batches=1, out_dir=target)
 
 
 def test_fit_overwrite_replaces_the_old_run(model_dir, tmp_path):
     target = copy_of(model_dir, tmp_path / "replaced")
-    fit(seeded_crepe(1), *small_sets(), epochs=1, batch_size=8, max_batches=1, out_dir=target, overwrite=True, **QUIET)
+    quiet_fit(seeded_crepe(1), *small_sets(), epochs=1, batch_size=8, max_batches=1, out_dir=target, overwrite=True)
     assert json.loads((target / "state.json").read_text())["epoch"] == 1
     assert not (target / "epoch-0002.params").exists()
 
@@ -158,14 +161,16 @@ def test_fit_overwrite_replaces_the_old_run(model_dir, tmp_path):
 def test_fit_resume_with_other_settings_names_them(model_dir, tmp_path):
     target = copy_of(model_dir, tmp_path / "other")
     with pytest.raises(CheckpointError, match=r"seed: 0 -> 3"):
-        fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True, seed=3,
-            **QUIET)
+        quiet_fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True, seed=3)
 
 
 def test_fit_resume_of_a_run_recorded_before_word_dropout_and_train_length(model_dir, tmp_path):
-    target = copy_of(model_dir, tmp_path / "older")            # its run settings name neither
-    fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True,
-        run={"word_dropout": 0.0, "train_length": 1014}, **QUIET)
+    target = copy_of(model_dir, tmp_path / "older")
+    config = json.loads((target / "config.json").read_text())
+    for key in ("word_dropout", "train_length"):                 # as a run recorded before they existed
+        del config["run"][key]
+    (target / "config.json").write_text(json.dumps(config))
+    quiet_fit(seeded_crepe(0), *small_sets(), epochs=3, batch_size=8, max_batches=2, out_dir=target, resume=True)
     assert json.loads((target / "state.json").read_text())["epoch"] == 3
 
 
@@ -179,7 +184,7 @@ def test_cli_records_the_whole_run_configuration(tmp_path):
     assert result.returncode == 0, result.stderr
     run = json.loads((out / "config.json").read_text())["run"]
     assert run["seed"] == 4 and run["val_fraction"] == 0.1 and run["batch_size"] == 8 and run["recipe"] == "workshop"
-    assert run["dataset_sha256"] == checkpoint.sha256_of(folder / "train.csv") and run["lr"] == 4e-3
+    assert run["dataset_sha256"] == sha256_of(folder / "train.csv") and run["lr"] == 4e-3
     again = crepe("train", "--dataset", f"csv:{folder / 'train.csv'}", "--epochs", 2, "--batch-size", 8,
                   "--max-batches", 1, "--out", out, "--cpu", "--seed", 4, "--val-fraction", 0.2, "--resume")
     assert again.returncode == 2 and "val_fraction: 0.1 -> 0.2" in again.stderr
@@ -191,7 +196,7 @@ def test_cli_records_the_whole_run_configuration(tmp_path):
 def test_cli_empty_classes_are_named_and_classes_n_accepts_them(tmp_path):
     (tmp_path / "train.csv").write_text("".join(f'"{1 if i % 2 else 9}","text {i}"\n' for i in range(40)))
     refused = crepe("train", "--dataset", f"csv:{tmp_path / 'train.csv'}", "--out", tmp_path / "m", "--cpu")
-    assert refused.returncode == 2 and "no training rows for 7 of 9 classes (class 2, class 3" in refused.stderr
+    assert refused.returncode == 2 and f"{tmp_path / 'train.csv'} has no training rows for 7 of its 9 classes (class 2, class 3" in refused.stderr
     accepted = crepe("train", "--dataset", f"csv:{tmp_path / 'train.csv'}", "--out", tmp_path / "m", "--cpu",
                      "--classes", 9, "--epochs", 1, "--max-batches", 1, "--batch-size", 8)
     assert accepted.returncode == 0, accepted.stderr
@@ -210,11 +215,11 @@ class _SignalProbe:
 def test_plain_signals_workers_inherit_no_handlers():
     from mxnet import gluon
 
-    from crepe.train import _plain_signals
+    from crepe.signals import plain_signals
 
     previous = signal.signal(signal.SIGTERM, lambda *args: None)
     try:
-        with _plain_signals():
+        with plain_signals():
             loader = gluon.data.DataLoader(_SignalProbe(), batch_size=8, num_workers=2, thread_pool=False)
         labels = np.concatenate([label.asnumpy() for _, label in loader])
         assert (labels == 1).all() and signal.getsignal(signal.SIGTERM) != signal.SIG_DFL

@@ -163,28 +163,36 @@ def test_train_records_the_512_column_training_frame(model_dir):
     assert json.loads((out / "config.json").read_text())["run"]["train_length"] == 512
 
 
-def test_fill_defaults_workshop_crepe_trains_40_epochs():
-    from crepe.cli import _fill_defaults, build_parser
+def test_train_settings_workshop_crepe_trains_40_epochs():
+    from crepe.cli import build_parser, train_settings
 
-    args = build_parser().parse_args(["train"])
-    _fill_defaults(args)
-    assert args.epochs == 40
+    assert train_settings(build_parser().parse_args(["train"])).epochs == 40
 
 
-def test_fill_defaults_large_workshop_crepe_trains_10_epochs():
-    from crepe.cli import _fill_defaults, build_parser
+def test_train_settings_large_workshop_crepe_trains_10_epochs():
+    from crepe.cli import build_parser, train_settings
 
-    args = build_parser().parse_args(["train", "--size", "large"])
-    _fill_defaults(args)
-    assert args.epochs == 10
+    assert train_settings(build_parser().parse_args(["train", "--size", "large"])).epochs == 10
 
 
-def test_fill_defaults_keeps_what_the_user_asked_for():
-    from crepe.cli import _fill_defaults, build_parser
+def test_train_settings_keeps_what_the_user_asked_for():
+    from crepe.cli import build_parser, train_settings
 
-    args = build_parser().parse_args(["train", "--epochs", "3", "--typos", "0", "--word-dropout", "0.5"])
-    _fill_defaults(args)
-    assert (args.epochs, args.typos, args.word_dropout) == (3, 0.0, 0.5)
+    settings = train_settings(build_parser().parse_args(["train", "--epochs", "3", "--typos", "0",
+                                                         "--word-dropout", "0.5"]))
+    assert (settings.epochs, settings.typos, settings.word_dropout) == (3, 0.0, 0.5)
+
+
+def test_build_parser_choices_are_the_registries_keys():
+    from crepe.architectures import ARCHITECTURES
+    from crepe.cli import build_parser
+    from crepe.families import FAMILIES
+    from crepe.recipes import RECIPES
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {action.dest: action.choices for action in train._actions if action.choices}
+    assert (choices["model"], choices["arch"], choices["recipe"]) == (tuple(FAMILIES), tuple(ARCHITECTURES),
+                                                                     tuple(RECIPES))
 
 
 def test_train_word_dropout_of_one_is_refused(tmp_path):

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crepe.data import (AG_NEWS, DataError, TextDataset, data_loader, download, load_dataset,
-                        read_amazon_reviews, read_csv, split)
+from crepe.data import AG_NEWS, TextDataset, data_loader, download, load_dataset, split
+from crepe.errors import DataError
+from crepe.readers import read_amazon_reviews, read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,14 +198,14 @@ def test_data_loader_with_a_worker_keeps_the_last_batch():
 
 
 def test_read_classes_names_labels_in_order(tmp_path):
-    from crepe.data import read_classes
+    from crepe.readers import read_classes
 
     (tmp_path / "classes.txt").write_text("World\nSports\n")
     assert read_classes(tmp_path / "classes.txt", 2) == ("World", "Sports")
 
 
 def test_read_classes_too_few_names_is_a_data_error(tmp_path):
-    from crepe.data import read_classes
+    from crepe.readers import read_classes
 
     (tmp_path / "classes.txt").write_text("World\n")
     with pytest.raises(DataError, match="names 1 classes, but the data has label 3"):
@@ -212,7 +213,7 @@ def test_read_classes_too_few_names_is_a_data_error(tmp_path):
 
 
 def test_read_classes_blank_line_names_the_line(tmp_path):
-    from crepe.data import read_classes
+    from crepe.readers import read_classes
 
     (tmp_path / "classes.txt").write_text("World\n\nBusiness\n")
     with pytest.raises(DataError, match="classes.txt, line 2: an empty class name"):
@@ -241,21 +242,21 @@ def test_load_evaluation_set_csv_scores_every_row_of_the_file(tmp_path):
 
 
 def test_read_inputs_csv_takes_the_text_after_a_label(tmp_path):
-    from crepe.data import read_inputs
+    from crepe.readers import read_inputs
 
     (tmp_path / "in.csv").write_text('"3","Title","Body"\n')
     assert read_inputs(tmp_path / "in.csv") == ["Body Title"]
 
 
 def test_read_inputs_csv_without_labels_takes_every_field(tmp_path):
-    from crepe.data import read_inputs
+    from crepe.readers import read_inputs
 
     (tmp_path / "in.csv").write_text('"Stocks rally"\n"Team wins"\n')
     assert read_inputs(tmp_path / "in.csv") == ["Stocks rally", "Team wins"]
 
 
 def test_read_inputs_empty_file_is_a_data_error(tmp_path):
-    from crepe.data import read_inputs
+    from crepe.readers import read_inputs
 
     (tmp_path / "in.txt").write_text("\n\n")
     with pytest.raises(DataError, match="no texts to classify"):

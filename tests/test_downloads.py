@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from crepe.data import DataError, download
+from crepe.download import download
+from crepe.errors import DataError
 
 BODY = b'"1","title","a small but complete file"\n' * 2000
 SHA = hashlib.sha256(BODY).hexdigest()

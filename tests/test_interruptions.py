@@ -1,4 +1,5 @@
 """Training that loses nothing: interrupted runs, resumed runs, damaged checkpoints, unwritable folders."""
+import hashlib
 import json
 import os
 import signal
@@ -10,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crepe.checkpoint import save_config
 from crepe.data import TextDataset, load_dataset
+from crepe.errors import CheckpointError
+from crepe.inference import load_model
 from crepe.model import Crepe
-from crepe.train import CheckpointError, fit, load_model, save_config
-from tests.helpers import seeded_crepe
+from tests.helpers import quiet_fit, seeded_crepe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,14 +32,17 @@ def csv_data(tmp_path_factory):
     return folder
 
 
+#: `python -m crepe`, with a PositionFile callback added to training when a path is given first.
+TRAIN_WATCHED = ("import sys; from tests.helpers import PositionFile; from crepe.cli import main; "
+                 "sys.exit(main(sys.argv[2:], [PositionFile(sys.argv[1])] if sys.argv[1] else []))")
+
+
 def start_training(csv_data, out, *extra, progress_file=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if progress_file:
-        env["CREPE_PROGRESS_FILE"] = str(progress_file)
     # A shell without job control starts background commands with SIGINT ignored, and Python then never
     # turns SIGINT into KeyboardInterrupt: give the child the default disposition, as a terminal would.
-    return subprocess.Popen([sys.executable, "-m", "crepe", "train", "--dataset", f"csv:{csv_data / 'train.csv'}",
-                             "--batch-size", "8", "--out", str(out), "--cpu", *extra],
+    return subprocess.Popen([sys.executable, "-c", TRAIN_WATCHED, str(progress_file or ""), "train", "--dataset",
+                             f"csv:{csv_data / 'train.csv'}", "--batch-size", "8", "--out", str(out), "--cpu", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
@@ -96,41 +102,38 @@ def fresh_net():
 
 def test_resumed_run_reaches_the_same_weights_as_an_unbroken_one(tmp_path):
     train, val = small_sets()
-    options = dict(batch_size=8, max_batches=3, seed=5, progress=False, log=lambda line: None)
+    options = dict(batch_size=8, max_batches=3, seed=5)
     unbroken = fresh_net()
-    fit(unbroken, train, val, epochs=2, out_dir=tmp_path / "a", **options)
+    quiet_fit(unbroken, train, val, epochs=2, out_dir=tmp_path / "a", **options)
 
     def stop_after_epoch_1(line):
         if line.startswith("epoch 1:"):
             raise KeyboardInterrupt                       # as Ctrl-C right after epoch 1 was committed
     with pytest.raises(KeyboardInterrupt):
-        fit(fresh_net(), train, val, epochs=2, out_dir=tmp_path / "b", **{**options, "log": stop_after_epoch_1})
+        quiet_fit(fresh_net(), train, val, epochs=2, out_dir=tmp_path / "b", **{**options, "log": stop_after_epoch_1})
     resumed = Crepe(4)
     resumed.initialize()
-    fit(resumed, train, val, epochs=2, out_dir=tmp_path / "b", resume=True, **options)
+    quiet_fit(resumed, train, val, epochs=2, out_dir=tmp_path / "b", resume=True, **options)
     for (name, a), b in zip(unbroken.collect_params().items(), resumed.collect_params().values()):
         np.testing.assert_allclose(a.data().asnumpy(), b.data().asnumpy(), rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def test_a_truncated_checkpoint_is_detected_and_the_previous_epoch_survives(tmp_path):
     train, val = small_sets()
-    fit(fresh_net(), train, val, epochs=2, batch_size=8, max_batches=1, out_dir=tmp_path, progress=False,
-        log=lambda line: None)
+    quiet_fit(fresh_net(), train, val, epochs=2, batch_size=8, max_batches=1, out_dir=tmp_path)
     last = tmp_path / "epoch-0002.params"
     last.write_bytes(last.read_bytes()[:5000])
     with pytest.raises(CheckpointError, match="epoch-0002.params: damaged"):
         load_model(tmp_path, which="last")
     with pytest.raises(CheckpointError, match="damaged"):
-        fit(fresh_net(), train, val, epochs=3, batch_size=8, max_batches=1, out_dir=tmp_path, resume=True,
-            progress=False)
+        quiet_fit(fresh_net(), train, val, epochs=3, batch_size=8, max_batches=1, out_dir=tmp_path, resume=True)
     net = Crepe(4)
     net.load_parameters(str(tmp_path / "epoch-0001.params"))    # the previous good one is still there
 
 
 def test_a_damaged_state_file_is_a_clear_error(tmp_path):
     train, val = small_sets()
-    fit(fresh_net(), train, val, epochs=1, batch_size=8, max_batches=1, out_dir=tmp_path, progress=False,
-        log=lambda line: None)
+    quiet_fit(fresh_net(), train, val, epochs=1, batch_size=8, max_batches=1, out_dir=tmp_path)
     (tmp_path / "state.json").write_text('{"epoch": 1, "par')
     with pytest.raises(CheckpointError, match="state.json: damaged"):
         load_model(tmp_path)
@@ -141,7 +144,7 @@ def test_an_unwritable_model_directory_fails_before_training(tmp_path):
     blocker.write_text("not a folder")
     train, val = small_sets()
     with pytest.raises(CheckpointError, match="cannot write checkpoints to"):
-        fit(fresh_net(), train, val, epochs=1, out_dir=blocker / "model", progress=False)
+        quiet_fit(fresh_net(), train, val, epochs=1, out_dir=blocker / "model")
 
 
 def test_a_full_disk_fails_before_training(tmp_path, monkeypatch):
@@ -150,7 +153,7 @@ def test_a_full_disk_fails_before_training(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_bytes", no_space)
     train, val = small_sets()
     with pytest.raises(CheckpointError, match="No space left on device"):
-        fit(fresh_net(), train, val, epochs=1, out_dir=tmp_path / "model", progress=False)
+        quiet_fit(fresh_net(), train, val, epochs=1, out_dir=tmp_path / "model")
 
 
 # ------------------------------------------------------------------ command-line errors, one sentence each
@@ -170,8 +173,8 @@ def one_sentence(result):
 def model_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("errors") / "model"
     train, val = small_sets()
-    fit(fresh_net(), train, val, epochs=1, batch_size=8, max_batches=1, out_dir=out, progress=False,
-        classes=("World", "Sports", "Business", "Sci/Tech"), log=lambda line: None)
+    quiet_fit(fresh_net(), train, val, epochs=1, batch_size=8, max_batches=1, out_dir=out,
+        classes=("World", "Sports", "Business", "Sci/Tech"))
     return out
 
 
@@ -212,3 +215,15 @@ def test_cli_weights_that_do_not_fit_the_configuration(model_dir, tmp_path):
 def test_cli_bad_validation_fraction(tmp_path):
     result = crepe("train", "--val-fraction", "1.5", "--out", tmp_path / "m")
     assert one_sentence(result) and "--val-fraction" in result.stderr
+
+
+def test_cli_weights_that_are_not_an_ndarray_file(model_dir, tmp_path):
+    for path in model_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    state = json.loads((tmp_path / "state.json").read_text())
+    weights = tmp_path / state["best"]
+    weights.write_bytes(b"these are not MXNet weights\n" * 10)
+    state["sha256"][state["best"]] = hashlib.sha256(weights.read_bytes()).hexdigest()    # digest agrees
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    result = crepe("predict", "--model", tmp_path, "text")
+    assert one_sentence(result) and f"{weights}: not a weights file of this workshop" in result.stderr

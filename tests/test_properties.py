@@ -11,8 +11,9 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crepe.data import DataError, read_csv
+from crepe.errors import DataError
 from crepe.quantise import ALPHABET, FRAME_LENGTH, NUM_CHARS, decode, encode
+from crepe.readers import read_csv
 
 EXAMPLES = 300
 settings.register_profile("workshop", max_examples=EXAMPLES, deadline=None, derandomize=True,

@@ -5,11 +5,15 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from crepe.checkpoint import save_config
 from crepe.data import TextDataset, load_dataset
+from crepe.errors import CheckpointError
+from crepe.inference import evaluate, export, load_exported, load_model, predict
 from crepe.model import Crepe
-from crepe.train import (CheckpointError, evaluate, export, fit, load_exported, load_model, predict,
-                         save_config, train_step)
-from tests.helpers import seeded_crepe
+from crepe.recipes import RECIPES, learning_rate
+from crepe.settings import TrainSettings
+from crepe.train import fit, train_step
+from tests.helpers import quiet_fit, seeded_crepe
 
 CLASSES = ("World", "Sports", "Business", "Sci/Tech")
 
@@ -28,8 +32,7 @@ def new_net(seed=0, dropout=0.5):
 def trained(tmp_path_factory, tiny_sets):
     out = tmp_path_factory.mktemp("model")
     net = new_net()
-    history = fit(net, *tiny_sets, epochs=2, batch_size=16, out_dir=out, classes=CLASSES, max_batches=2,
-                  progress=False, log=lambda line: None)
+    history = quiet_fit(net, *tiny_sets, epochs=2, batch_size=16, out_dir=out, classes=CLASSES, max_batches=2)
     return net, out, history
 
 
@@ -58,20 +61,19 @@ def test_fit_resume_continues_after_the_last_epoch(trained, tiny_sets, tmp_path)
     copy.mkdir()
     for path in out.iterdir():
         (copy / path.name).write_bytes(path.read_bytes())
-    history = fit(new_net(5), *tiny_sets, epochs=3, batch_size=16, out_dir=copy, resume=True, max_batches=1,
-                  progress=False, log=lambda line: None)
+    history = quiet_fit(new_net(5), *tiny_sets, epochs=3, batch_size=16, out_dir=copy, resume=True, max_batches=2)
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert json.loads((copy / "state.json").read_text())["epoch"] == 3
 
 
 def test_fit_resume_without_a_checkpoint_is_an_error(tiny_sets, tmp_path):
     with pytest.raises(CheckpointError, match="nothing to resume"):
-        fit(new_net(), *tiny_sets, epochs=1, out_dir=tmp_path, resume=True, progress=False)
+        quiet_fit(new_net(), *tiny_sets, epochs=1, out_dir=tmp_path, resume=True)
 
 
 def test_fit_unknown_recipe(tiny_sets):
     with pytest.raises(ValueError, match="unknown recipe"):
-        fit(new_net(), *tiny_sets, recipe="magic")
+        quiet_fit(new_net(), *tiny_sets, recipe="magic")
 
 
 def test_training_steps_lower_the_loss_on_a_batch():
@@ -145,7 +147,7 @@ def test_load_model_class_count_mismatch_is_a_clear_error(trained, tmp_path):
     for path in out.iterdir():
         (tmp_path / path.name).write_bytes(path.read_bytes())
     save_config(tmp_path, Crepe(5), [str(i) for i in range(5)])
-    with pytest.raises(CheckpointError, match=r"does not fit this model \(Crepe small, 5 classes\)"):
+    with pytest.raises(CheckpointError, match=r"does not fit this model \(Crepe small \(paper\), 5 classes\)"):
         load_model(tmp_path)
 
 
@@ -174,13 +176,14 @@ def test_load_model_bad_architecture_names_the_problem(trained, tmp_path, change
 
 
 def test_load_model_reads_an_architecture_without_filters(trained, tmp_path):
-    from crepe.checkpoint import build_model, read_config
+    from crepe.checkpoint import read_config
+    from crepe.families import FAMILIES
 
     _, out, _ = trained
     config = json.loads((out / "config.json").read_text())
     config["architecture"] = {"head": "max", "norm": None, "init": "he", "dropout": 0.2}   # before "filters"
     (tmp_path / "config.json").write_text(json.dumps(config))
-    assert build_model(read_config(tmp_path)).architecture == config["architecture"]
+    assert FAMILIES["crepe"].rebuild(read_config(tmp_path), tmp_path).architecture == config["architecture"]
 
 
 def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
@@ -194,25 +197,19 @@ def test_load_model_detects_a_damaged_checkpoint(trained, tmp_path):
 
 
 def test_mixed_precision_is_refused_on_the_cpu(tiny_sets):
-    with pytest.raises(ValueError, match="needs GPU contexts"):
-        fit(new_net(), *tiny_sets, epochs=1, amp=True, progress=False)
+    with pytest.raises(ValueError, match="mixed precision needs a GPU"):
+        quiet_fit(new_net(), *tiny_sets, epochs=1, amp=True)
 
 
 def test_learning_rate_workshop_warms_up_linearly():
-    from crepe.train import RECIPES, learning_rate
-
     assert learning_rate(RECIPES["workshop"], 9, 1000, 100, 4e-3) == pytest.approx(4e-3 * 10 / 20)
 
 
 def test_learning_rate_workshop_reaches_half_midway_through_the_decay():
-    from crepe.train import RECIPES, learning_rate
-
     assert learning_rate(RECIPES["workshop"], 510, 1000, 100, 4e-3) == pytest.approx(2e-3)
 
 
 def test_learning_rate_paper_halves_every_three_epochs():
-    from crepe.train import RECIPES, learning_rate
-
     assert [learning_rate(RECIPES["paper"], s, 10 ** 6, 10, 0.01) for s in (29, 30, 60)] == [0.01, 0.005, 0.0025]
 
 
@@ -224,18 +221,17 @@ def test_evaluate_precision_of_a_never_predicted_class_is_zero(tiny_sets):
 
 @pytest.fixture(scope="module")
 def word_model(tmp_path_factory):
-    from crepe.train import make_dataset
+    from crepe.families import make_dataset
     from crepe.words import WordCNN, build_vocab
 
     texts, labels = load_dataset("sample")["train"]
     mx.random.seed(0)
-    net = WordCNN(len(build_vocab(texts[:64])), 4)
-    net.vocab = build_vocab(texts[:64])
+    vocab = build_vocab(texts[:64])
+    net = WordCNN(len(vocab), 4, vocab=vocab)
     net.initialize()
-    train_set, batchify = make_dataset(net, texts[:64], labels[:64])
+    train_set = make_dataset(net, texts[:64], labels[:64])
     out = tmp_path_factory.mktemp("word")
-    fit(net, train_set, None, epochs=1, batch_size=16, out_dir=out, classes=CLASSES, progress=False,
-        log=lambda line: None, batchify_fn=batchify)
+    quiet_fit(net, train_set, None, epochs=1, batch_size=16, out_dir=out, classes=CLASSES)
     return net, out, texts[64:70]
 
 
@@ -266,18 +262,96 @@ def test_export_word_model_reloads_with_the_same_logits(word_model, tmp_path):
 
 
 def test_fit_eval_every_records_a_curve_per_step(tiny_sets):
-    history = fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3, progress=False,
-                  log=lambda line: None, eval_every=2)
+    history = quiet_fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3, eval_every=2)
     assert [step for entry in history for step, _ in entry["curve"]] == [2, 4, 6]
 
 
 def test_fit_time_budget_shortens_the_run(tiny_sets):
-    history = fit(new_net(), *tiny_sets, epochs=50, batch_size=8, progress=False, log=lambda line: None,
+    history = quiet_fit(new_net(), *tiny_sets, epochs=50, batch_size=8,
                   time_budget=1e-6)
-    assert len(history) == 2 and sum(h["seconds"] for h in history) > 0      # 10 steps of 6 per epoch
+    assert len(history) == 2 and sum(h["seconds"] for h in history) > 0      # 11 steps of 6 per epoch
 
 
 def test_fit_workshop_recipe_ends_at_a_zero_learning_rate(tiny_sets):
-    history = fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3, progress=False,
-                  log=lambda line: None)
+    history = quiet_fit(new_net(), *tiny_sets, epochs=2, batch_size=8, max_batches=3)
     assert history[-1]["lr"] == pytest.approx(4e-3 * 0.5 * (1 + np.cos(np.pi * 4 / 5)))    # warm-up: 1 step
+
+
+def test_fit_refuses_frames_built_for_another_network(tiny_sets):
+    from crepe.model import ARCHITECTURES
+    from crepe.families import make_dataset
+
+    texts, labels = load_dataset("sample")["train"]
+    workshop = seeded_crepe(0, **ARCHITECTURES["workshop"])
+    short_frames = make_dataset(workshop, texts[:48], labels[:48], training=True)            # 512 columns
+    with pytest.raises(ValueError, match="512-column frames, but Crepe small \\(paper\\) reads only 1014"):
+        quiet_fit(new_net(), short_frames, None, epochs=1)
+
+
+def test_fit_calls_every_callback_moment_in_order(tiny_sets):
+    from crepe.callbacks import Callback
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.moments = []
+
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                object.__getattribute__(self, "moments").append(name)
+            return object.__getattribute__(self, name)
+
+    recorder = Recorder()
+    fit(new_net(), *tiny_sets, TrainSettings(epochs=1, batch_size=16, max_batches=1), [recorder])
+    assert recorder.moments == ["on_train_begin", "on_epoch_begin", "on_step_begin", "on_gradients", "on_step_end",
+                                "on_epoch_end", "on_train_end"]
+
+
+def test_fit_a_callback_can_stop_the_run(tiny_sets):
+    from crepe.callbacks import Callback
+
+    class StopAfterTwoSteps(Callback):
+        def on_step_end(self, loop, loss_sum, correct):
+            loop.stop = loop.step >= 2
+
+    history = fit(new_net(), *tiny_sets, TrainSettings(epochs=5, batch_size=8), [StopAfterTwoSteps()])
+    assert len(history) == 1 and history[0]["samples_per_s"] > 0
+
+
+def test_fit_without_callbacks_prints_nothing(tiny_sets, capsys):
+    fit(new_net(), *tiny_sets, TrainSettings(epochs=1, batch_size=16, max_batches=1), callbacks=())
+    assert capsys.readouterr().out == ""
+
+
+def test_fit_by_default_prints_one_line_per_epoch(tiny_sets, capsys):
+    fit(new_net(), *tiny_sets, TrainSettings(epochs=2, batch_size=16, max_batches=1))
+    lines = [line for line in capsys.readouterr().out.replace("\r", "\n").splitlines() if line.startswith("epoch ")
+             and ": loss" in line]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1", "epoch 2"]
+
+
+def test_fit_of_an_uninitialised_network_says_what_to_do(tiny_sets):
+    with pytest.raises(ValueError, match="initialise the network before training it"):
+        quiet_fit(Crepe(4), *tiny_sets, epochs=1)
+
+
+def test_family_of_a_foreign_network_names_the_registry():
+    from crepe.families import family_of
+
+    with pytest.raises(TypeError, match="is not a model family of this workshop"):
+        family_of(mx.gluon.nn.Dense(2))
+
+
+def test_time_budget_plans_from_the_steps_after_the_first(tiny_sets):
+    from crepe.callbacks import TimeBudget
+
+    class Loop:                      # what TimeBudget reads of crepe.train.Loop, with a clock of our own
+        first_step, step, total_steps = 0, 0, 1000
+
+        def training_seconds(self):
+            return 5.0 + 0.5 * (self.step - 1)           # a slow first step (5 s), then 0.5 s a step
+
+    loop, budget, done = Loop(), TimeBudget(30.0, probe_steps=10), mx.nd.zeros(1)
+    for _ in range(11):
+        loop.step += 1
+        budget.on_step_end(loop, done, done)
+    assert loop.total_steps == 11 + 40            # 30 s - 10 s spent = 20 s left at 0.5 s a step

@@ -1,0 +1,270 @@
+"""What watches a training run: the progress bar, the line per epoch, checkpoints, the time budget.
+
+A callback is a :class:`Callback` whose methods :func:`crepe.fit` calls at each moment of a run, each
+given the :class:`crepe.train.Loop`: ``on_train_begin``, ``on_epoch_begin``, ``on_step_begin`` (the
+step's learning rate is set), ``on_gradients`` (after the backward pass, before the update),
+``on_step_end(loop, loss_sum, correct)``, ``on_epoch_end(loop, entry)``, ``on_train_end`` and
+``on_interrupt``. Subclass it and override the moments you need; the time callbacks take is not
+training time.
+"""
+import sys
+import time
+from pathlib import Path
+
+from . import checkpoint
+from .errors import CheckpointError
+from .optimizer_state import load_optimizer
+
+__all__ = ["Callback", "ProgressBar", "EpochLog", "TimeBudget", "ValidationCurve", "ModelDirectory", "console",
+           "from_settings"]
+
+
+class Callback:
+    """Does nothing at every moment of a run; subclasses override the ones they care about."""
+
+    def on_train_begin(self, loop):
+        pass
+
+    def on_epoch_begin(self, loop):
+        pass
+
+    def on_step_begin(self, loop):
+        pass
+
+    def on_gradients(self, loop):
+        pass
+
+    def on_step_end(self, loop, loss_sum, correct):
+        pass
+
+    def on_epoch_end(self, loop, entry):
+        pass
+
+    def on_train_end(self, loop):
+        pass
+
+    def on_interrupt(self, loop):
+        pass
+
+
+def _in_notebook():
+    """Whether this runs in a Jupyter kernel, where a display updated in place replaces a text bar."""
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class ProgressBar(Callback):
+    """Batches done, running loss and samples/s of the epoch under way, redrawn at most every 2 s.
+
+    In a terminal it is a tqdm bar that clears itself at the end of each epoch. In a notebook it is one
+    display updated in place, which ends as one line for the whole run: a stored notebook keeps no
+    fragments of it.
+    """
+
+    def __init__(self, every=10, interval=2.0):
+        self.every, self.interval = every, interval
+        self.bar = self.display = None
+        self.drawn = 0.0
+
+    @staticmethod
+    def _stats(loop):
+        """Running loss and speed of the epoch under way (reading the loss waits for the device)."""
+        rate = loop.epoch_seen / max(time.perf_counter() - loop.epoch_started, 1e-9)
+        return f"loss {loop.epoch_loss.asscalar() / max(loop.epoch_seen, 1):.3f}, {rate:.0f} samples/s"
+
+    def _text(self, loop):
+        done = loop.step - loop.epoch * loop.steps_per_epoch
+        return f"epoch {loop.epoch + 1}/{loop.settings.epochs}: {done}/{loop.steps_per_epoch} batches, " \
+            + self._stats(loop)
+
+    def on_epoch_begin(self, loop):
+        if not _in_notebook():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=loop.steps_per_epoch, desc=f"epoch {loop.epoch + 1}/{loop.settings.epochs}",
+                            unit="batch", leave=False, file=sys.stdout, mininterval=self.interval)
+        elif self.display is None:
+            from IPython.display import Pretty, display
+
+            self.display = display(Pretty(f"epoch {loop.epoch + 1}/{loop.settings.epochs}: starting"),
+                                   display_id=True)
+
+    def on_step_end(self, loop, loss_sum, correct):
+        if self.bar is not None:
+            self.bar.update(1)
+        last = loop.step - loop.epoch * loop.steps_per_epoch == loop.steps_per_epoch
+        if loop.step % self.every and not last:
+            return                                          # reading the loss waits for the device
+        now = time.perf_counter()
+        if self.bar is not None:
+            self.bar.set_postfix_str(self._stats(loop), refresh=False)
+        elif self.display is not None and (now - self.drawn >= self.interval or last):
+            from IPython.display import Pretty
+
+            self.display.update(Pretty(self._text(loop)))
+            self.drawn = now
+
+    def on_epoch_end(self, loop, entry):
+        self._close()
+
+    def on_interrupt(self, loop):
+        self._close()
+
+    def _close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def on_train_end(self, loop):
+        if self.display is not None:
+            from IPython.display import Pretty
+
+            self.display.update(Pretty(f"trained {len(loop.history)} epoch(s), {loop.step - loop.first_step} "
+                                       f"steps, in {loop.seconds:.0f} s"))
+            self.display = None
+
+
+class EpochLog(Callback):
+    """One line per epoch: loss, accuracies and speed."""
+
+    def __init__(self, log=print):
+        self.log = log
+
+    def on_epoch_end(self, loop, entry):
+        val = entry["val_accuracy"]
+        self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, train accuracy "
+                 f"{entry['train_accuracy']:.3f}" + (f", validation accuracy {val:.3f}" if val is not None else "")
+                 + f", {entry['samples_per_s']:.0f} samples/s")
+
+
+class TimeBudget(Callback):
+    """Stop after ``seconds`` of training. The speed is measured over the ``probe_steps`` steps after the
+    first (which builds the graph, and is slow), and the run is then shortened to the steps that fit, so
+    that the learning-rate schedule still ends where the run ends."""
+
+    def __init__(self, seconds, probe_steps=10):
+        self.budget, self.probe = seconds, probe_steps
+        self.after_first = None
+
+    def on_step_end(self, loop, loss_sum, correct):
+        done = loop.step - loop.first_step
+        if done not in (1, 1 + self.probe):
+            return
+        loss_sum.wait_to_read()                             # the time of a step is known once it has run
+        elapsed = loop.training_seconds()
+        if done == 1:
+            self.after_first = elapsed
+            return
+        per_step = (elapsed - self.after_first) / self.probe
+        left = max(0, int((self.budget - elapsed) / max(per_step, 1e-9)))
+        loop.total_steps = min(loop.total_steps, loop.step + left)
+
+
+class ValidationCurve(Callback):
+    """Validation accuracy every ``every`` steps, into the epoch's ``curve`` (a learning curve per step)."""
+
+    def __init__(self, every):
+        self.every = every
+
+    def on_step_end(self, loop, loss_sum, correct):
+        from .inference import evaluate
+
+        if loop.val_set is not None and loop.step % self.every == 0:
+            loop.curve.append((loop.step, evaluate(loop.net, loop.val_set, ctx=loop.contexts)["accuracy"]))
+
+
+def from_settings(settings):
+    """The callbacks that settings ask for (a time budget, a per-step curve), to run before any other."""
+    return ([TimeBudget(settings.time_budget)] if settings.time_budget else []) + \
+        ([ValidationCurve(settings.eval_every)] if settings.eval_every else [])
+
+
+def console(log=print):
+    """A progress bar and a line per epoch: what :func:`crepe.fit` shows unless told otherwise."""
+    return [ProgressBar(), EpochLog(log)]
+
+
+class ModelDirectory(Callback):
+    """A checkpoint after every epoch in ``directory`` (:mod:`crepe.checkpoint`), and ``--resume``.
+
+    Parameters
+    ----------
+    directory : str or Path
+    classes : sequence of str, optional
+        Class names, recorded in ``config.json`` (default "0", "1", ...).
+    resume : bool
+        Continue from the last committed epoch; refused if the model or the run's settings differ.
+    overwrite : bool
+        Replace a run already there (otherwise refused).
+    run : dict, optional
+        Further settings to record and compare on resume (the command line's data set, its digest
+        and the validation fraction).
+    log : callable
+    """
+
+    def __init__(self, directory, classes=None, resume=False, overwrite=False, run=None, log=print):
+        self.directory, self.classes = Path(directory), classes
+        self.resume, self.overwrite, self.run, self.log = resume, overwrite, dict(run or {}), log
+        self.best = (None, -1.0)
+
+    def on_train_begin(self, loop):
+        net = loop.net
+        if self.resume:
+            self._restore(loop)
+            return
+        checkpoint.check_writable(self.directory)
+        checkpoint.prepare_directory(self.directory, self.overwrite)
+        classes = self.classes or [str(i) for i in range(net.num_classes)]
+        checkpoint.save_config(self.directory, net, classes, {**loop.settings.record(), **self.run})
+
+    def _check_same_run(self, loop, config):
+        wanted = checkpoint.model_config(loop.net, config["classes"])
+        changed = [key for key in wanted if key != "format" and config.get(key) != wanted[key]]
+        if changed or len(config["classes"]) != loop.net.num_classes:
+            raise CheckpointError(f"{self.directory} holds another model than this one (it differs in "
+                                  f"{', '.join(changed) or 'the number of classes'}); train into a new directory")
+        recorded = dict(config.get("run", {}))
+        changed = loop.settings.resume_differences(recorded) + checkpoint.differences(
+            {key: recorded.get(key) for key in self.run}, self.run)
+        if changed:
+            raise CheckpointError(f"{self.directory} was trained with other settings, so --resume would mix two "
+                                  f"runs ({'; '.join(changed)}); resume with the same settings or use --overwrite")
+
+    def _restore(self, loop):
+        directory = self.directory
+        if not (directory / "state.json").is_file():
+            raise CheckpointError(f"nothing to resume in {directory}: no state.json")
+        config = checkpoint.read_config(directory)
+        if config["format"] < 2:
+            raise CheckpointError(f"{directory} was written by an earlier version that stored the optimiser state "
+                                  "as a pickle, which this version never reads; train again into a new directory")
+        self._check_same_run(loop, config)
+        state = checkpoint.read_state(directory)
+        for name in (state["params"], state["states"]):
+            checkpoint.verify(directory / name, state["sha256"].get(name))
+        checkpoint.load_parameters(loop.net, directory / state["params"], loop.contexts)
+        load_optimizer(loop.trainer, directory / state["states"], state.get("optimizer"))
+        loop.history, loop.epoch = state["history"], state["epoch"]
+        loop.step = loop.epoch * loop.steps_per_epoch
+        self.best = (state.get("best"), state.get("best_accuracy", -1.0))
+        self.log(f"resuming from {directory} after epoch {state['epoch']}")
+
+    def on_epoch_end(self, loop, entry):
+        val = entry["val_accuracy"]
+        if val is None or val > self.best[1]:                # this epoch becomes the best
+            self.best = (None, val if val is not None else self.best[1])
+        self.best = checkpoint.commit_epoch(self.directory, loop.net, loop.trainer, entry["epoch"], loop.history,
+                                            self.best)
+
+    def on_interrupt(self, loop):
+        committed = None
+        if (self.directory / "state.json").is_file():
+            try:
+                committed = checkpoint.read_state(self.directory)["epoch"]
+            except CheckpointError:
+                pass
+        if committed == loop.epoch + 1:         # the signal came while this epoch was being committed
+            self.log(f"interrupted after epoch {committed}: it is saved in {self.directory}")
+        else:
+            where = f"{self.directory}, epoch {committed}" if committed else "nowhere (no epoch completed)"
+            self.log(f"interrupted during epoch {loop.epoch + 1}: the last completed epoch is saved in {where}")
