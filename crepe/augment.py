@@ -2,7 +2,9 @@
 
 Zhang et al. (2015) drew the number of words to replace, *r*, and for each word the rank *s* of the
 synonym to use from geometric distributions, P[r] ~ p^r and P[s] ~ q^s, with p = q = 0.5: usually one
-or two words change, usually to the most common synonym. Their thesaurus came from LibreOffice's
+or two words change, usually to the first-ranked synonym. The paper ranks a word's synonyms by how
+close in meaning they are to its most frequently seen meaning; MyThes lists the meanings in that
+order, and :func:`load_mythes` keeps the file's order. Their thesaurus came from LibreOffice's
 MyThes files; :func:`load_mythes` reads that format, including a full ``th_en_US_v2.dat`` (Debian's
 ``mythes-en-us`` package installs one under ``/usr/share/mythes/``).
 
@@ -101,7 +103,8 @@ class Augmenter:
     Parameters
     ----------
     thesaurus : dict
-        Lower-case word -> synonyms, most common first (see :func:`load_mythes`).
+        Lower-case word -> synonyms, ranked: the closest to the word's most frequent meaning first
+        (see :func:`load_mythes`).
     p : float, optional
         Parameter of the geometric number of replacements (default 0.5).
     q : float, optional

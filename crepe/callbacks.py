@@ -141,7 +141,9 @@ class EpochLog(Callback):
 class TimeBudget(Callback):
     """Stop after ``seconds`` of training. The speed is measured over the ``probe_steps`` steps after the
     first (which builds the graph, and is slow), and the run is then shortened to the steps that fit, so
-    that the learning-rate schedule still ends where the run ends."""
+    that the learning-rate schedule still ends where the run ends. Should the steps then slow down (a
+    machine that other work shares), the run ends as soon as a check every ``probe_steps`` steps finds
+    the budget spent."""
 
     def __init__(self, seconds, probe_steps=10):
         self.budget, self.probe = seconds, probe_steps
@@ -149,16 +151,18 @@ class TimeBudget(Callback):
 
     def on_step_end(self, loop, loss_sum, correct):
         done = loop.step - loop.first_step
-        if done not in (1, 1 + self.probe):
+        if done != 1 and done % self.probe != 1:
             return
         loss_sum.wait_to_read()                             # the time of a step is known once it has run
         elapsed = loop.training_seconds()
         if done == 1:
             self.after_first = elapsed
-            return
-        per_step = (elapsed - self.after_first) / self.probe
-        left = max(0, int((self.budget - elapsed) / max(per_step, 1e-9)))
-        loop.total_steps = min(loop.total_steps, loop.step + left)
+        elif done == 1 + self.probe:
+            per_step = (elapsed - self.after_first) / self.probe
+            left = max(0, int((self.budget - elapsed) / max(per_step, 1e-9)))
+            loop.total_steps = min(loop.total_steps, loop.step + left)
+        elif elapsed >= self.budget:
+            loop.total_steps = loop.step                    # spent: end here
 
 
 class ValidationCurve(Callback):

@@ -15,24 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import require
+
 PAGE_LOAD_SECONDS = 60
 SCRIPT_SECONDS = 30
 WINDOW = (1400, 1000)
 INSTALL_HINT = ("install Chromium and its driver: Debian `apt install chromium chromium-driver`, "
                 "macOS `brew install --cask google-chrome chromedriver` (README, section Tests)")
-
-
-def under_ci():
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def require(present, reason):
-    """Skip (on a laptop) or fail (under CI=true) unless ``present``; ``reason`` says what is missing."""
-    if present:
-        return
-    if under_ci():
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome",

@@ -1,7 +1,9 @@
 """Helpers shared by several test modules."""
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from crepe.callbacks import Callback
 
@@ -53,3 +55,17 @@ class PositionFile(Callback):
 
     def on_step_end(self, loop, loss_sum, correct):
         self.path.write_text(f"{loop.epoch + 1} {loop.step - loop.epoch * loop.steps_per_epoch}\n")
+
+
+def under_ci():
+    """Whether this runs under CI (``CI=true``), where a missing system component is a failure."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require(present, reason):
+    """Skip (on a laptop) or fail (under CI=true) unless ``present``; ``reason`` says what is missing."""
+    if present:
+        return
+    if under_ci():
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)

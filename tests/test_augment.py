@@ -17,6 +17,7 @@ from crepe.augment import (
 )
 from crepe.data import TextDataset
 from crepe.errors import DataError
+from tests.helpers import require
 
 
 def test_load_mythes_flattens_meanings_in_order():
@@ -101,8 +102,8 @@ def test_augmenter_matches_accented_words_whole():
 FULL_MYTHES = __import__("pathlib").Path("/usr/share/mythes/th_en_US_v2.dat")
 
 
-@pytest.mark.skipif(not FULL_MYTHES.is_file(), reason="Debian's mythes-en-us is not installed")
 def test_load_mythes_reads_a_full_libreoffice_thesaurus():
+    require(FULL_MYTHES.is_file(), "Debian's mythes-en-us is not installed (apt install mythes-en-us)")
     thesaurus = load_mythes(FULL_MYTHES)
     assert len(thesaurus) > 10_000 and "quick" in thesaurus
 

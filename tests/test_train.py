@@ -355,3 +355,19 @@ def test_time_budget_plans_from_the_steps_after_the_first(tiny_sets):
         loop.step += 1
         budget.on_step_end(loop, done, done)
     assert loop.total_steps == 11 + 40            # 30 s - 10 s spent = 20 s left at 0.5 s a step
+
+
+def test_time_budget_ends_a_run_whose_steps_slow_down():
+    from crepe.callbacks import TimeBudget
+
+    class Loop:
+        first_step, step, total_steps = 0, 0, 1000
+
+        def training_seconds(self):                      # 1 s a step for 11 steps, then 10 s a step
+            return float(min(self.step, 11) + 10 * max(self.step - 11, 0))
+
+    loop, budget, done = Loop(), TimeBudget(30.0, probe_steps=10), mx.nd.zeros(1)
+    while loop.step < loop.total_steps:
+        loop.step += 1
+        budget.on_step_end(loop, done, done)
+    assert loop.step == 21                               # planned to 30, checked at step 21: 111 s, over

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# CI: the Debian packages that the tests need, installed when missing: Chromium and its driver for the
+# browser tests (tests/browser.py), and the full MyThes thesaurus (tests/test_augment.py).
+# CI runs as root on Debian; elsewhere this only says what it would need.
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+[ -f /usr/share/mythes/th_en_US_v2.dat ] || missing+=(mythes-en-us)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "system-packages: ${missing[*]} missing and this is not root on Debian; install them (see README, Tests)" >&2
+    exit 1
+fi
+echo "system-packages: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
