@@ -54,11 +54,10 @@ def test_use_all_cores_respects_a_users_setting():
 def test_make_setup_gives_the_kernel_the_thread_count():
     import json
 
-    import pytest
+    from tests.helpers import require
 
     spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "cnn-nlp-workshop" / "kernel.json"
-    if not spec.is_file():
-        pytest.skip(f"no workshop kernel in {sys.prefix} (tests not run through `make test`)")
+    require(spec.is_file(), f"no workshop kernel in {sys.prefix} (tests not run through `make test`)")
     assert json.loads(spec.read_text())["env"]["OMP_NUM_THREADS"].isdigit()
 
 
