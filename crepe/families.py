@@ -187,7 +187,11 @@ def _word_dataset(net, texts, labels, transform, seed, training):
 def _word_check_dataset(net, dataset):
     from .words import WordDataset
 
-    if not isinstance(dataset, WordDataset) or dataset.vocab is not net.vocab:
+    if net.vocab is None:
+        raise ValueError("this word CNN has no vocabulary: build it with WordCNN(len(vocab), classes, vocab=vocab)")
+    same = isinstance(dataset, WordDataset) and (dataset.vocab is net.vocab
+                                                 or dataset.vocab.idx_to_token == net.vocab.idx_to_token)
+    if not same:
         raise ValueError("the word CNN reads token ids of its own vocabulary; build the data with "
                          "crepe.make_dataset(net, texts, labels)")
 
