@@ -4,18 +4,21 @@ User errors (a missing file, an unknown data set, a directory that is not a mode
 one sentence on stderr and exit status 2; ``--debug`` shows the traceback instead.
 """
 import argparse
+import importlib
 import os
 import signal
 import sys
 import traceback
 from pathlib import Path
 
+from .errors import UsageError
+
 EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
-class UsageError(Exception):
-    """A command-line mistake, reported in one sentence."""
-
+# Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
+# ``run(args)``, and is imported only to build the parser (so it imports MXNet lazily, as this one does).
+COMMAND_MODULES = {}
 
 def _positive(kind):
     def parse(text):
@@ -118,6 +121,9 @@ def build_parser():
     export.add_argument("--out", type=Path, help="file prefix (default <model>/exported/crepe)")
 
     commands.add_parser("doctor", help="check versions, GPUs and data before a workshop")
+    for name, module in COMMAND_MODULES.items():
+        command = importlib.import_module(module)
+        command.add_arguments(commands.add_parser(name, help=command.HELP))
     return parser
 
 
@@ -317,7 +323,8 @@ def main(argv=None, callbacks=()):
 
     signal.signal(signal.SIGTERM, _terminate)      # a `kill` ends training like Ctrl-C: nothing half-written
     try:
-        status = COMMANDS[args.command](args) or 0
+        run = COMMANDS.get(args.command) or importlib.import_module(COMMAND_MODULES[args.command]).run
+        status = run(args) or 0
         sys.stdout.flush()                         # a closed pipe shows here, not after main has returned
         return status
     except KeyboardInterrupt:

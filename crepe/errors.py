@@ -3,7 +3,7 @@
 The command line prints either as one sentence (``error: ...``) and exits with status 2.
 """
 
-__all__ = ["DataError", "CheckpointError"]
+__all__ = ["DataError", "CheckpointError", "UsageError"]
 
 
 class DataError(ValueError):
@@ -12,3 +12,7 @@ class DataError(ValueError):
 
 class CheckpointError(RuntimeError):
     """A model directory or checkpoint that cannot be used; the message says which file and why."""
+
+
+class UsageError(Exception):
+    """A command-line mistake (a flag, a port, a missing program), reported in one sentence."""
