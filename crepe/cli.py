@@ -18,7 +18,8 @@ EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 # Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
 # ``run(args)``, and is imported only to build the parser (so it imports MXNet lazily, as this one does).
-COMMAND_MODULES = {}
+COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve"}
+
 
 def _positive(kind):
     def parse(text):
@@ -114,6 +115,8 @@ def build_parser():
     predict.add_argument("--model", type=Path, required=True, help="model directory")
     predict.add_argument("--file", type=Path, help="texts to classify: a .csv (text fields, label optional) or a "
                                                     "text file with one text per line")
+    predict.add_argument("--json", action="store_true", help="one JSON object per text, as the model server "
+                         "answers: {\"predicted\": CLASS, \"probabilities\": {CLASS: p, ...}}")
     predict.add_argument("texts", nargs="*", metavar="TEXT")
 
     export = commands.add_parser("export", help="save the model in MXNet's symbolic format")
@@ -279,13 +282,19 @@ def cmd_evaluate(args):
 
 def cmd_predict(args):
     """Classify texts from the command line or a file: the class, then every class's probability."""
-    from .inference import load_model, predict
+    import json
+
+    from .inference import answer, load_model, predict, probabilities
     from .readers import read_inputs
 
     texts = list(args.texts) + (read_inputs(args.file) if args.file else [])
     if not texts:
         raise UsageError("nothing to classify: give texts on the command line or --file PATH")
     net, config = load_model(args.model)
+    if args.json:
+        for row in probabilities(net, texts):
+            print(json.dumps(answer(row, config["classes"])))
+        return
     for text, result in zip(texts, predict(net, texts, config["classes"])):
         ranked = sorted(result.probabilities.items(), key=lambda item: -item[1])
         print(f"{result.label}\t" + ", ".join(f"{name} {p:.3f}" for name, p in ranked) + f"\t{text[:60]!r}")

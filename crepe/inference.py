@@ -18,7 +18,7 @@ from .data import data_loader
 from .errors import CheckpointError
 from .families import FAMILIES, family_of, hybridize
 
-__all__ = ["Prediction", "load_model", "predict", "probabilities", "evaluate", "export", "load_exported"]
+__all__ = ["Prediction", "load_model", "predict", "probabilities", "answer", "evaluate", "export", "load_exported"]
 
 Prediction = namedtuple("Prediction", ["label", "probabilities"])
 
@@ -55,8 +55,24 @@ def load_model(directory, ctx=None, which="best"):
     return hybridize(net), config
 
 
+def _same_length_groups(net, texts):
+    """Indices of texts whose inputs have the same length, so padding never depends on the batch."""
+    family = family_of(net)
+    if family.static_shape:                                 # Crepe: every frame is (1014,)
+        return [list(range(len(texts)))]
+    groups = {}
+    for index, text in enumerate(texts):
+        groups.setdefault(family.inputs(net, [text]).shape[1], []).append(index)
+    return list(groups.values())
+
+
 def probabilities(net, texts, ctx=None):
-    """Class probabilities for a list of texts, in one forward pass: (N, classes) numpy array.
+    """Class probabilities for a list of texts: (N, classes) numpy array.
+
+    One forward pass for Crepe. Word-CNN inputs are padded to the longest text of a batch, and the
+    padding can change what max-over-time pooling picks, so texts of the same token count go together:
+    a text's answer never depends on which other texts share its batch (the server's batches differ
+    from ``predict``'s).
 
     Examples
     --------
@@ -65,8 +81,29 @@ def probabilities(net, texts, ctx=None):
     >>> probabilities(net, ["one", "two"]).shape
     (2, 3)
     """
-    inputs = family_of(net).inputs(net, list(texts)).as_in_context(_device(ctx))       # (N, 1014) or (N, tokens)
-    return mx.nd.softmax(net(inputs), axis=1).asnumpy()                                 # (N, classes)
+    texts = list(texts)
+    result = np.zeros((len(texts), net.num_classes), dtype=np.float32)
+    for group in _same_length_groups(net, texts) if texts else []:
+        inputs = family_of(net).inputs(net, [texts[i] for i in group]).as_in_context(_device(ctx))  # (n, 1014|tokens)
+        result[group] = mx.nd.softmax(net(inputs), axis=1).asnumpy()                              # (n, classes)
+    return result
+
+
+def answer(row, classes):
+    """The JSON answer for one text, as the server and ``predict --json`` give it.
+
+    Parameters
+    ----------
+    row : numpy.ndarray
+        The text's class probabilities, (classes,), a row of :func:`probabilities`.
+    classes : sequence of str
+
+    Examples
+    --------
+    >>> answer(np.array([0.25, 0.75]), ["World", "Sports"])
+    {'predicted': 'Sports', 'probabilities': {'World': 0.25, 'Sports': 0.75}}
+    """
+    return {"predicted": classes[int(row.argmax())], "probabilities": dict(zip(classes, map(float, row)))}
 
 
 def predict(net, texts, classes, ctx=None):

@@ -1,0 +1,143 @@
+"""``python -m crepe serve --model DIR|FILE.mar``: the model behind MXNet Model Server, and the demo page.
+
+It packages the model (or takes an archive), writes the server's configuration into a run folder of
+its own, starts the server (:mod:`crepe.model_server`), registers the model with batching, starts the
+page server (:mod:`crepe.page_server`) and prints::
+
+    predictions: http://127.0.0.1:8080/predictions/crepe
+    demo page: http://127.0.0.1:8082/
+
+It stays in the foreground until Ctrl-C or SIGTERM, then stops the server, its workers and the page
+server, and removes its temporary files (the unpacked model, sockets, the archive it made); the
+configuration and the logs stay in the run folder, whose path it prints.
+"""
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import UsageError
+
+__all__ = ["settings_of", "prepare_archive", "page_config", "serve"]
+
+HELP = "serve a model behind MXNet Model Server, with the live-demo page"
+
+
+def add_arguments(parser):
+    from .cli import _positive
+    from .model_server import ServeSettings
+
+    defaults = ServeSettings()
+    parser.add_argument("--model", type=Path, required=True, help="a model directory, or an archive from "
+                        "`python -m crepe package`")
+    parser.add_argument("--name", help="the model's name in the URLs (default: crepe or word)")
+    parser.add_argument("--host", default=defaults.host, help="where the predictions API listens (default "
+                        "127.0.0.1; 0.0.0.0 in a container); the management API stays on 127.0.0.1")
+    parser.add_argument("--port", type=_positive(int), default=defaults.port, help="the predictions API's port "
+                        "(default 8080); management takes the next one, the demo page the one after")
+    parser.add_argument("--page-port", type=_positive(int), help="the demo page's port (default: --port + 2)")
+    parser.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size,
+                        help=f"requests answered by one forward pass at most (default {defaults.batch_size})")
+    parser.add_argument("--max-batch-delay", type=_positive(int), default=defaults.max_batch_delay, metavar="MS",
+                        help=f"milliseconds to wait for a batch to fill (default {defaults.max_batch_delay})")
+    parser.add_argument("--workers", type=_positive(int), default=defaults.workers,
+                        help="Python worker processes (default 1); each gets cores / workers threads")
+    parser.add_argument("--run-dir", type=Path, help="the run folder for configuration and logs (default: a new "
+                        "folder in the system's temporary directory)")
+
+
+def settings_of(args):
+    """The :class:`crepe.model_server.ServeSettings` the arguments ask for."""
+    from .model_server import ServeSettings
+
+    return ServeSettings(host=args.host, port=args.port, page_port=args.page_port, batch_size=args.batch_size,
+                         max_batch_delay=args.max_batch_delay, workers=args.workers)
+
+
+def prepare_archive(model, store, name=None):
+    """(archive in ``store``, its description, model name): a model directory is packaged, an archive checked.
+
+    Raises
+    ------
+    CheckpointError
+        For a damaged model directory or archive, in one sentence.
+    """
+    from .archive import check_archive, package
+
+    model = Path(model)
+    store.mkdir(parents=True, exist_ok=True)
+    if model.is_dir():
+        from .checkpoint import read_config
+
+        name = name or read_config(model)["model"]
+        archive = package(model, store / f"{name}.mar", name)
+    elif model.suffix == ".mar" and model.is_file():
+        name = name or model.stem
+        archive = store / f"{name}.mar"
+        shutil.copyfile(model, archive)
+    else:
+        raise UsageError(f"{model}: neither a model directory nor a .mar archive")
+    return archive, check_archive(archive), name
+
+
+def page_config(description, predictions):
+    """What the demo page reads as ``config.json``.
+
+    Examples
+    --------
+    >>> page_config({"family": "crepe", "classes": ["a", "b"], "examples": ["x"]}, "http://h:1/predictions/crepe")
+    {'predictions': 'http://h:1/predictions/crepe', 'model': 'crepe', 'classes': ['a', 'b'], 'examples': ['x']}
+    """
+    return {"predictions": predictions, "model": description["family"], "classes": description["classes"],
+            "examples": list(description.get("examples", []))}
+
+
+def _wait(server):
+    """Until Ctrl-C or SIGTERM (KeyboardInterrupt), or the server dies."""
+    while server.alive():
+        time.sleep(0.5)
+    raise UsageError(f"the model server stopped by itself (status {server.process.returncode}); see "
+                     f"{server.logs / 'server.out'}")
+
+
+def serve(model, settings, run_dir=None, name=None, ready=print):
+    """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
+    from .model_server import ModelServer, check_port
+    from .page_server import start_page_server
+
+    inference, management, page = settings.ports
+    check_port(settings.host, inference, "the predictions API")
+    check_port("127.0.0.1", management, "the management API, --port + 1")
+    check_port(settings.host, page, "the demo page", "--page-port" if settings.page_port else "--port or --page-port")
+    run_dir = Path(run_dir or tempfile.mkdtemp(prefix="crepe-serve-"))
+    server, page_server = ModelServer(run_dir, settings), None
+    host = settings.public_host
+    try:
+        archive, description, name = prepare_archive(model, run_dir / "model-store", name)
+        origin = f"http://{host}:{page}"
+        server.start(origin)
+        server.wait_until_up()
+        server.register(name, archive)
+        predictions = f"http://{host}:{inference}/predictions/{name}"
+        page_server, page_url = start_page_server(page_config(description, predictions), settings.host, page)
+        ready(f"predictions: {predictions}")
+        ready(f"demo page: http://{host}:{page}/")
+        ready(f"(run folder {run_dir}; Ctrl-C stops)")
+        _wait(server)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if page_server is not None:
+            page_server.shutdown()
+            page_server.server_close()
+        server.stop()
+        for temporary in ("tmp", "model-store"):
+            shutil.rmtree(run_dir / temporary, ignore_errors=True)
+    print(f"stopped; the server's logs are in {run_dir / 'logs'}")
+
+
+def run(args):
+    run_dir = args.run_dir
+    if run_dir is not None and run_dir.exists() and any(run_dir.iterdir()):
+        raise UsageError(f"--run-dir {run_dir} is not empty; give a new or empty folder")
+    serve(args.model, settings_of(args), run_dir, args.name)
