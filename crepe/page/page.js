@@ -1,0 +1,260 @@
+// The live-demo page: reads config.json from its own origin, sends the text to the model server
+// (POST {"text", "explain": true}) after a pause in typing or on Enter/Tab, and shows the answer:
+// the predicted class, one bar per class, the characters coloured by saliency.
+"use strict";
+
+(() => {
+  // Used when config.json lists no examples (a model directory without test rows).
+  const BUILT_IN_EXAMPLES = [
+    "Striker scores twice as United beat City in the cup final",
+    "Oil prices climb as investors weigh weaker dollar and supply fears",
+    "NASA probe sends back first close-up images of Jupiter's moon",
+    "Peace talks resume as envoys arrive in the capital after ceasefire",
+    "Chip maker unveils faster processor for laptops and phones",
+    "Shares of the airline fall after it cuts its profit forecast",
+    "Tennis champion withdraws from the Open with a knee injury",
+    "Scientists sequence the genome of a rare deep-sea fish",
+  ];
+  const DEFAULT_DEBOUNCE_MS = 300;
+  const TIMEOUT_MS = 20000;
+  const TOWARDS = [239, 138, 98];  // red: the character pushed towards the predicted class
+  const AWAY = [103, 169, 207];    // blue: away from it
+  const WHITE = [255, 255, 255];
+
+  const $ = (id) => document.getElementById(id);
+  const state = {config: null, url: null, lastSent: null, sequence: 0, shown: 0, timer: null};
+
+  function setStatus(message, kind) {
+    const status = $("status");
+    status.textContent = message;
+    status.dataset.state = kind;
+  }
+
+  // A model server bound to every interface (0.0.0.0) is reached at the host this page came from.
+  function predictionsUrl(raw) {
+    const url = new URL(raw, window.location.href);
+    if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = window.location.hostname;
+    return url.href;
+  }
+
+  function examples() {
+    const listed = (state.config && state.config.examples) || [];
+    return listed.length ? listed : BUILT_IN_EXAMPLES;
+  }
+
+  function classes(probabilities) {
+    const listed = (state.config && state.config.classes) || [];
+    return listed.length ? listed : Object.keys(probabilities);
+  }
+
+  function buildBars(names) {
+    const bars = $("bars");
+    bars.replaceChildren(...names.map((name, index) => {
+      const item = document.createElement("li");
+      item.className = "bar";
+      item.id = `bar-${index}`;
+      item.dataset.class = name;
+      item.innerHTML = '<span class="bar-label"></span><span class="bar-track" aria-hidden="true">' +
+        '<span class="bar-fill"></span></span><span class="bar-value">&ndash;</span>';
+      item.querySelector(".bar-label").textContent = name;
+      return item;
+    }));
+  }
+
+  function showBars(probabilities, predicted) {
+    const names = classes(probabilities);
+    const current = Array.from($("bars").children, (item) => item.dataset.class);
+    if (current.join("\n") !== names.join("\n")) buildBars(names);
+    for (const item of $("bars").children) {
+      const p = Number(probabilities[item.dataset.class]) || 0;
+      item.dataset.probability = String(p);
+      item.classList.toggle("is-predicted", item.dataset.class === predicted);
+      item.querySelector(".bar-fill").style.width = `${(100 * p).toFixed(2)}%`;
+      item.querySelector(".bar-value").textContent = `${(100 * p).toFixed(1)}\u00a0%`;
+    }
+  }
+
+  function mix(colour, t) {
+    return `rgb(${colour.map((c, i) => Math.round(WHITE[i] + (c - WHITE[i]) * t)).join(", ")})`;
+  }
+
+  // Where the scored characters sit in the text: the model keeps the end of a long text.
+  function scoredOffset(characters, pairs) {
+    const seen = pairs.map((pair) => pair[0]).join("");
+    const text = characters.join("");
+    if (text.endsWith(seen)) return characters.length - pairs.length;
+    if (text.startsWith(seen)) return 0;
+    return -1;
+  }
+
+  function characterSpan(character, score, largest) {
+    const span = document.createElement("span");
+    span.textContent = character;
+    if (score !== null) {
+      const t = largest > 0 ? Math.min(1, Math.abs(score) / largest) : 0;
+      span.className = "scored";
+      span.dataset.score = String(score);
+      span.title = `${score.toPrecision(3)}`;
+      span.style.backgroundColor = mix(score >= 0 ? TOWARDS : AWAY, t);
+    }
+    return span;
+  }
+
+  function showSaliency(text, pairs) {
+    const box = $("saliency");
+    const note = $("saliency-note");
+    let characters = Array.from(text);
+    if (!Array.isArray(pairs)) {
+      box.replaceChildren(document.createTextNode(text));
+      note.textContent = "Saliency is shown for the character model (Crepe) only; this model reads words.";
+      return;
+    }
+    let offset = scoredOffset(characters, pairs);
+    if (offset < 0) {  // the server changed the text: show what the model saw
+      characters = pairs.map((pair) => pair[0]);
+      offset = 0;
+    }
+    const largest = Math.max(0, ...pairs.map((pair) => Math.abs(Number(pair[1]) || 0)));
+    box.replaceChildren(...characters.map((character, i) => {
+      const pair = pairs[i - offset];
+      return characterSpan(character, i >= offset && pair ? Number(pair[1]) || 0 : null, largest);
+    }));
+    note.textContent = offset > 0 ? `The model reads the last ${pairs.length} characters; ` +
+      "the uncoloured ones before them were cut off." : "";
+  }
+
+  function clearResult() {
+    $("predicted").textContent = "\u2014";
+    $("saliency").replaceChildren();
+    $("saliency-note").textContent = "";
+    showBars({}, null);
+    for (const value of document.querySelectorAll("#bars .bar-value")) value.textContent = "\u2013";
+  }
+
+  function showAnswer(text, answer) {
+    if (!answer || typeof answer.predicted !== "string" || typeof answer.probabilities !== "object") {
+      throw new Error("The model server's answer has no predicted class and probabilities.");
+    }
+    $("predicted").textContent = answer.predicted;
+    showBars(answer.probabilities, answer.predicted);
+    showSaliency(text, answer.saliency);
+  }
+
+  async function errorSentence(response) {
+    try {
+      const body = await response.json();
+      if (body && (body.error || body.message)) return String(body.error || body.message);
+    } catch (ignored) { /* not JSON */ }
+    return `The model server answered ${response.status} ${response.statusText}.`.replace(" .", ".");
+  }
+
+  function failureSentence(error) {
+    if (error.name === "AbortError") {
+      return `The model server at ${state.url} did not answer within ${TIMEOUT_MS / 1000} s.`;
+    }
+    return `The model server at ${state.url} is not answering; start it with ` +
+      "python -m crepe serve --model DIR";
+  }
+
+  // {answer} or {message}: one POST to the model server, bounded in time.
+  async function request(text) {
+    const abort = new AbortController();
+    const timer = window.setTimeout(() => abort.abort(), TIMEOUT_MS);
+    try {
+      let response;
+      try {
+        response = await fetch(state.url, {method: "POST", headers: {"Content-Type": "application/json"},
+          body: JSON.stringify({text, explain: true}), signal: abort.signal});
+      } catch (error) {
+        return {message: failureSentence(error)};
+      }
+      if (!response.ok) return {message: await errorSentence(response)};
+      try {
+        return {answer: await response.json()};
+      } catch (error) {
+        return {message: error.name === "AbortError" ? failureSentence(error) :
+          "The model server's answer is not JSON."};
+      }
+    } finally {
+      window.clearTimeout(timer);
+    }
+  }
+
+  async function predict() {
+    window.clearTimeout(state.timer);
+    if (!state.config) return;
+    const text = $("text").value;
+    if (text === state.lastSent) return;
+    state.lastSent = text;
+    const id = ++state.sequence;
+    if (!text.trim()) {
+      state.shown = id;
+      clearResult();
+      setStatus("Type a headline, or draw a random example.", "idle");
+      return;
+    }
+    setStatus("Predicting\u2026", "busy");
+    const started = performance.now();
+    let {answer, message} = await request(text);
+    if (id < state.shown) return;  // a newer answer is already on the page
+    state.shown = id;
+    try {
+      if (message === undefined) showAnswer(text, answer);
+    } catch (error) {
+      message = error.message;
+    }
+    if (message !== undefined) {
+      clearResult();  // an earlier text's answer beside this text would mislead
+      if (id === state.sequence) state.lastSent = null;  // Enter may send it again once fixed
+      setStatus(message, "error");
+    } else if (id === state.sequence) {
+      setStatus(`Answered in ${Math.round(performance.now() - started)} ms.`, "ok");
+    }
+  }
+
+  function schedule() {
+    window.clearTimeout(state.timer);
+    const pause = Number($("text").dataset.debounceMs) || DEFAULT_DEBOUNCE_MS;
+    state.timer = window.setTimeout(() => predict(), pause);
+  }
+
+  function onKey(event) {
+    if (event.isComposing) return;
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();  // Enter sends; Shift+Enter is a new line
+      predict();
+    } else if (event.key === "Tab") {
+      predict();  // focus moves on as usual
+    }
+  }
+
+  function randomExample() {
+    const pool = examples().filter((text) => text !== $("text").value);
+    const choice = pool.length ? pool[Math.floor(Math.random() * pool.length)] : examples()[0];
+    $("text").value = choice;
+    predict();
+  }
+
+  async function start() {
+    const box = $("text");
+    box.addEventListener("input", schedule);
+    box.addEventListener("keydown", onKey);
+    $("random").addEventListener("click", randomExample);
+    try {
+      const response = await fetch("config.json", {cache: "no-store"});
+      if (!response.ok) throw new Error(`${response.status}`);
+      state.config = await response.json();
+      state.url = predictionsUrl(state.config.predictions);
+    } catch (error) {
+      setStatus("This page cannot read its config.json: open it from the address that " +
+        "python -m crepe serve prints.", "error");
+      return;
+    }
+    if (Array.isArray(state.config.classes)) buildBars(state.config.classes);
+    $("model-line").textContent = `Model "${state.config.model || "?"}" at ${state.url}`;
+    setStatus("Type a headline, or draw a random example.", "idle");
+    if (box.value) predict();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();
