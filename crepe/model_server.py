@@ -28,6 +28,8 @@ from .errors import UsageError
 
 __all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "ModelServer"]
 
+#: MMS's frontend refuses ports from 32767 (Java's Short.MAX_VALUE) up.
+MAX_PORT = 32766
 #: How to install the Java runtime the frontend needs, by platform.
 JAVA_HINT = ("install a Java runtime (Debian/Ubuntu: sudo apt install openjdk-17-jre-headless; "
              "macOS: brew install openjdk@17), or set JAVA_HOME")
@@ -66,6 +68,12 @@ class ServeSettings:
     queue: int = 512
     max_request_bytes: int = 1_000_000
     response_timeout: int = 20
+
+    def __post_init__(self):
+        high = max(self.port + 1, self.management_port or 0)
+        if high > MAX_PORT:
+            raise UsageError(f"--port {self.port} is too high: MXNet Model Server takes ports up to {MAX_PORT}, "
+                             f"and uses --port and --port + 1")
 
     @property
     def ports(self):

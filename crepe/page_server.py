@@ -1,4 +1,4 @@
-"""The live-demo page's own web server: its three static files and a ``config.json``, on a thread.
+"""The live-demo page's own web server: its static files and a ``config.json``, on a thread.
 
 The page (``crepe/page/``) reads ``config.json`` from its own origin, then POSTs to the model server
 directly: cross-origin, so the model server must allow ``server.origin`` (CORS). The files are read
@@ -20,9 +20,10 @@ __all__ = ["PAGE_DIRECTORY", "PageServer", "start_page_server"]
 
 PAGE_DIRECTORY = Path(__file__).parent / "page"
 HTML, CSS, SCRIPT = (f"text/{kind}; charset=utf-8" for kind in ("html", "css", "javascript"))
+ICON = "image/svg+xml"
 #: URL path -> (file of PAGE_DIRECTORY, content type).
 PAGE_FILES = {"/": ("index.html", HTML), "/index.html": ("index.html", HTML), "/page.css": ("page.css", CSS),
-              "/page.js": ("page.js", SCRIPT)}
+              "/page.js": ("page.js", SCRIPT), "/favicon.svg": ("favicon.svg", ICON)}
 CONFIG_PATH = "/config.json"
 # The page loads nothing from elsewhere; it may only connect out (to the model server).
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",

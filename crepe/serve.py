@@ -12,6 +12,7 @@ server, and removes its temporary files (the unpacked model, sockets, the archiv
 configuration and the logs stay in the run folder, whose path it prints.
 """
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -100,11 +101,18 @@ def _wait(server):
                      f"{server.logs / 'server.out'}")
 
 
+def _ignore_signals():
+    """Ignore Ctrl-C and SIGTERM; returns what restores the handlers before."""
+    before = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+    return lambda: [signal.signal(number, handler) for number, handler in before.items()]
+
+
 def serve(model, settings, run_dir=None, name=None, ready=print):
     """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
-    from .model_server import ModelServer, check_port
+    from .model_server import ModelServer, check_port, find_java
     from .page_server import start_page_server
 
+    find_java()
     inference, management, page = settings.ports
     check_port(settings.host, inference, "the predictions API")
     check_port("127.0.0.1", management, "the management API, --port + 1")
@@ -119,20 +127,21 @@ def serve(model, settings, run_dir=None, name=None, ready=print):
         server.wait_until_up()
         server.register(name, archive)
         predictions = f"http://{host}:{inference}/predictions/{name}"
-        page_server, page_url = start_page_server(page_config(description, predictions), settings.host, page)
+        page_server, _ = start_page_server(page_config(description, predictions), settings.host, page)
         ready(f"predictions: {predictions}")
-        ready(f"demo page: http://{host}:{page}/")
+        ready(f"demo page: {origin}/")
         ready(f"(run folder {run_dir}; Ctrl-C stops)")
         _wait(server)
     except KeyboardInterrupt:
         pass
     finally:
+        restore = _ignore_signals()                 # a second Ctrl-C must not cut the clean-up short
         if page_server is not None:
             page_server.shutdown()
-            page_server.server_close()
         server.stop()
         for temporary in ("tmp", "model-store"):
             shutil.rmtree(run_dir / temporary, ignore_errors=True)
+        restore()
     print(f"stopped; the server's logs are in {run_dir / 'logs'}")
 
 
