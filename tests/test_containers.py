@@ -27,7 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-IMAGE = "cnn-nlp-workshop"
+IMAGE, SERVING_IMAGE = "cnn-nlp-workshop", "cnn-nlp-serve"
 ENGINE_STATE = ROOT / "build" / "images" / "engine.env"     # written by .ci/images.sh
 
 
@@ -86,7 +86,9 @@ def test_dockerfile_gpu_uses_cuda_112_with_cudnn_8_and_the_gpu_stack():
 
 def test_dockerfile_commands_are_in_the_readme():
     for command in ("docker build -t cnn-nlp-workshop .", "docker run --rm -p 8888:8888 cnn-nlp-workshop",
-                    "docker build -f docker/gpu.Dockerfile -t cnn-nlp-workshop-gpu ."):
+                    "docker build -f docker/gpu.Dockerfile -t cnn-nlp-workshop-gpu .",
+                    "docker build -f docker/serve.Dockerfile -t cnn-nlp-serve .",
+                    "docker run --rm -p 127.0.0.1:8080:8080 -p 127.0.0.1:8082:8082 cnn-nlp-serve"):
         assert command in README
 
 
@@ -150,9 +152,8 @@ def _unavailable(reason):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def engine():
-    """(command, environment) of the container engine holding the workshop image."""
+def _engine_with(image):
+    """(command, environment) of the container engine holding ``image``; skip (or fail under CI) if none."""
     env = dict(os.environ)
     if ENGINE_STATE.is_file():
         settings = dict(line.split("=", 1) for line in ENGINE_STATE.read_text().splitlines() if "=" in line)
@@ -163,13 +164,25 @@ def engine():
     if name is None or not shutil.which(name):
         _unavailable("no container engine (podman or docker) on this machine")
     try:
-        found = subprocess.run([name, "image", "inspect", IMAGE], capture_output=True, text=True, timeout=60, env=env)
+        found = subprocess.run([name, "image", "inspect", image], capture_output=True, text=True, timeout=60, env=env)
     except subprocess.TimeoutExpired:
         found = None
     if found is None or found.returncode != 0:
-        _unavailable(f"{name} has no image {IMAGE}: build it with `make images`"
+        _unavailable(f"{name} has no image {image}: build it with `make images`"
                      + (f" ({found.stderr.strip()[:200]})" if found is not None else " (the engine did not answer)"))
     return [name], env
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """(command, environment) of the container engine holding the workshop image."""
+    return _engine_with(IMAGE)
+
+
+@pytest.fixture(scope="module")
+def serving_engine():
+    """(command, environment) of the container engine holding the serving image."""
+    return _engine_with(SERVING_IMAGE)
 
 
 def _remove(engine, name):
@@ -229,3 +242,36 @@ def test_workshop_image_jupyterlab_lists_the_workshop_kernel(engine):
         assert "cnn-nlp-workshop" in specs["kernelspecs"], specs
     finally:
         _remove(engine, name)
+
+
+def _wait_for(url, data=None, seconds=180):
+    """The parsed JSON answer of ``url`` (POST when ``data``), retried until it answers or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(1)
+
+
+def test_serving_image_answers_predictions_and_serves_the_demo_page(serving_engine):
+    """The serving image's own command: predictions and the page, on ports mapped to 127.0.0.1 only."""
+    command, env = serving_engine
+    name, api, page = f"cnn-nlp-test-{os.getpid()}-serve", _free_port(), _free_port()
+    started = subprocess.run([*command, "run", "--rm", "--detach", "--name", name, "-p", f"127.0.0.1:{api}:8080",
+                              "-p", f"127.0.0.1:{page}:8082", SERVING_IMAGE], capture_output=True, text=True,
+                             timeout=120, env=env)
+    try:
+        assert started.returncode == 0, started.stderr
+        answer = _wait_for(f"http://127.0.0.1:{api}/predictions/crepe", json.dumps({"text": "Stocks rally"}).encode())
+        logs = subprocess.run([*command, "logs", name], capture_output=True, text=True, timeout=60, env=env)
+        assert answer is not None, "no answer in 180 s:\n" + logs.stdout[-2000:] + logs.stderr[-2000:]
+        assert set(answer) == {"predicted", "probabilities"} and answer["predicted"] in answer["probabilities"]
+        config = _wait_for(f"http://127.0.0.1:{page}/config.json", seconds=30)
+        assert config["predictions"] == "http://localhost:8080/predictions/crepe", config
+    finally:
+        _remove(serving_engine, name)

@@ -1,0 +1,34 @@
+# One trained model behind MXNet Model Server, with the live-demo page: the talk's "package the model
+# behind a web API in a container". CI builds and runs it (`make images`, .ci/images.sh).
+#   docker build -f docker/serve.Dockerfile -t cnn-nlp-serve .
+#   docker run --rm -p 127.0.0.1:8080:8080 -p 127.0.0.1:8082:8082 cnn-nlp-serve
+#   then open http://localhost:8082/ (the page), or POST {"text": "..."} to http://localhost:8080/predictions/crepe
+# MODEL: a model directory inside the build context, e.g. --build-arg MODEL=runs/ag_news-small (runs/ is in
+# .dockerignore: copy the directory elsewhere in the context first, e.g. models/);
+# without it the build trains the workshop Crepe on the bundled sample for two epochs (about a minute).
+# The management API stays on 127.0.0.1 inside the container; only predictions and the page are published.
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
+
+# Python 3.11 with its headers and a C compiler (gluonnlp builds from source), and the Java runtime of
+# the server's frontend.
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends python3 python3-venv python3-dev build-essential \
+       make ca-certificates openjdk-17-jre-headless \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 workshop
+USER workshop
+WORKDIR /home/workshop/cnn-nlp-workshop
+COPY --chown=workshop:workshop . .
+RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip
+
+ARG MODEL=
+RUN if [ -n "$MODEL" ]; then cp -r "$MODEL" /home/workshop/model; \
+    else .venv/bin/python -m crepe train --dataset sample --epochs 2 --cpu --out /home/workshop/model; fi
+
+EXPOSE 8080 8082
+# The page's origin, for the server's CORS setting, is http://localhost:8082: browse it under that name.
+CMD [".venv/bin/python", "-m", "crepe", "serve", "--model", "/home/workshop/model", "--host", "0.0.0.0", \
+     "--port", "8080"]
