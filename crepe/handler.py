@@ -152,6 +152,8 @@ class Service:
         self.net, self.config = load_archived_model(model_dir, ctx)
         self.classes = self.config["classes"]
         self.ctx = ctx
+        # Saliency is Crepe's, and only without batch normalisation (crepe.explain says why).
+        self.explains = self.config["model"] == "crepe" and not self.config.get("architecture", {}).get("norm")
 
     def _saliency(self, text):
         from crepe.explain import explain
@@ -193,7 +195,7 @@ class Service:
             item_texts, single, explain = item
             answers = [answer(row, self.classes) for row in table[start:start + len(item_texts)]]
             start += len(item_texts)
-            if explain and self.config["model"] == "crepe":
+            if explain and self.explains:
                 for result, text in zip(answers, item_texts):
                     result["saliency"] = self._saliency(text)
             bodies.append(json.dumps(answers[0] if single else answers))
