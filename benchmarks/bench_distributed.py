@@ -171,7 +171,8 @@ def report(single, workers, batch):
         ("1 process, every core", f"{one:.1f}", f"{single[0]['compute'] * 1e3:.1f}", "-",
          f"{single[0]['update'] * 1e3:.1f}", "-", "-"),
         (f"{len(workers)} workers x 1 core, 1 server", f"{two:.1f}", f"{rank0['compute'] * 1e3:.1f}",
-         f"{rank0['kvstore'] * 1e3:.1f}", f"{rank0['update'] * 1e3:.1f}", f"{rank0['kvstore'] / step_seconds(rank0):.0%}",
+         f"{rank0['kvstore'] * 1e3:.1f}", f"{rank0['update'] * 1e3:.1f}",
+         f"{rank0['kvstore'] / step_seconds(rank0):.0%}",
          f"{rank0['param_bytes'] / 1e6:.2f} / {rank0['param_bytes'] / 1e6:.2f}")],
         (f"Crepe workshop, global batch {batch}", "samples/s", "forward+backward ms", "kvstore ms", "update ms",
          "share waiting on the kvstore", "MB pushed / pulled per worker per step"))

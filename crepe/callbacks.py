@@ -128,16 +128,18 @@ class ProgressBar(Callback):
 
 
 class EpochLog(Callback):
-    """One line per epoch: loss, accuracies and speed."""
+    """One line per epoch: loss, accuracies and speed; of several workers, also a digest of the weights,
+    the same on every worker whose weights agree (:func:`crepe.distributed.weights_digest`)."""
 
     def __init__(self, log=print):
         self.log = log
 
     def on_epoch_end(self, loop, entry):
         val = entry["val_accuracy"]
+        digest = f", weights {distributed.weights_digest(loop.net)}" if loop.group.distributed else ""
         self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, train accuracy "
                  f"{entry['train_accuracy']:.3f}" + (f", validation accuracy {val:.3f}" if val is not None else "")
-                 + f", {entry['samples_per_s']:.0f} samples/s")
+                 + f", {entry['samples_per_s']:.0f} samples/s" + digest)
 
 
 class TimeBudget(Callback):

@@ -7,7 +7,6 @@ model directory that only rank 0 should write), and writes ``OUT/digests-<pid>.j
 rank and the SHA-256 of its parameters after every epoch. Every worker but rank 0 first adds noise to
 its initial weights: only rank 0's broadcast before the first step can make the workers agree.
 """
-import hashlib
 import json
 import os
 import sys
@@ -37,12 +36,10 @@ def tiny_run():
 
 
 def digest(net):
-    """SHA-256 of every parameter's bytes, in name order."""
-    hasher = hashlib.sha256()
-    for name, param in sorted(net.collect_params().items()):
-        hasher.update(name.encode())
-        hasher.update(param.data().asnumpy().tobytes())
-    return hasher.hexdigest()
+    """SHA-256 of every parameter's bytes, in name order (all 64 hex digits)."""
+    from crepe.distributed import weights_digest
+
+    return weights_digest(net, digits=64)
 
 
 def main(out):

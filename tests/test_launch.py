@@ -134,6 +134,8 @@ def test_launch_resume_after_a_killed_worker_finishes_the_run(killed):
     assert running(job.pids()) == []
     bars = {line.split("]")[0] for line in job.lines if re.search(r"\d+/12 \[", line)}
     assert len(bars) == 1                                           # one worker (rank 0) draws a progress bar
+    digests = [re.search(r"\[(worker \d)\] epoch 3: .*weights (\w+)", line) for line in job.lines]
+    assert len({m.group(2) for m in digests if m}) == 1 and len([m for m in digests if m]) == 2
 
 
 def test_launch_ctrl_c_stops_every_process(tmp_path):
