@@ -35,10 +35,12 @@ REACH_TIMEOUT = 5.0
 
 
 def _count(text):
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+    """A positive whole number (argparse's type for counts, ports and the like)."""
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def add_arguments(parser):
@@ -71,22 +73,31 @@ def train_command(words):
     Traceback (most recent call last):
     ...
     crepe.errors.UsageError: launch runs a training command: python -m crepe launch --workers N -- train ARGS...
+    >>> train_command(["train", "--kvstore", "device"])
+    Traceback (most recent call last):
+    ...
+    crepe.errors.UsageError: --kvstore device trains each worker alone; launch needs dist_sync or dist_device_sync
     """
+    from .distributed import DISTRIBUTED
+
     words = list(words[1:] if words[:1] == ["--"] else words)
     if words[:1] != ["train"]:
         raise UsageError("launch runs a training command: python -m crepe launch --workers N -- train ARGS...")
-    given = any(word == "--kvstore" or word.startswith("--kvstore=") for word in words)
+    given = [words[i + 1] if word == "--kvstore" and i + 1 < len(words) else word.partition("=")[2]
+             for i, word in enumerate(words) if word == "--kvstore" or word.startswith("--kvstore=")]
+    if given and given[-1] not in DISTRIBUTED:
+        raise UsageError(f"--kvstore {given[-1]} trains each worker alone; launch needs {' or '.join(DISTRIBUTED)}")
     return words if given else [*words, "--kvstore", "dist_sync"]
 
 
-def _free_port(port):
-    """``port`` if it is free on 127.0.0.1 (one sentence if not), or a free port chosen by the system."""
+def _free_port(port, address="127.0.0.1"):
+    """``port`` if it is free on ``address`` (one sentence if not), or a free port chosen by the system."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
-            probe.bind(("127.0.0.1", port or 0))
+            probe.bind((address, port or 0))
         except OSError:
-            raise UsageError(f"port {port} on 127.0.0.1 is in use; choose another --port, or leave it out to "
-                             "take a free one") from None
+            raise UsageError(f"port {port} on {address or 'this machine'} is in use; choose another --port, or leave "
+                             "it out to take a free one") from None
         return probe.getsockname()[1]
 
 
@@ -134,6 +145,7 @@ def read_hostfile(path):
     ...     _ = f.write("node1\\nnode2:2222 slots=4\\n\\n")
     >>> read_hostfile(f.name)
     [('node1', 22), ('node2', 2222)]
+    >>> os.unlink(f.name)
     """
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -180,6 +192,8 @@ def ssh_processes(args, command):
         _check_reachable(hosts, args.hostfile)
     address = args.host_ip or host_address("auto")
     port = args.port or 9091
+    if not args.dry_run:
+        _free_port(port, "")                      # the scheduler listens here, on every interface
     job = _job_environment(args, address, port)
     forwarded = {key: os.environ[key] for key in ("DMLC_INTERFACE", "LD_LIBRARY_PATH") if key in os.environ}
     processes = [Process("scheduler", "scheduler", _argv("scheduler", command),
