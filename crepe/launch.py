@@ -117,6 +117,23 @@ def _argv(role, command):
     return [sys.executable, "-c", "import mxnet"] if role != "worker" else [sys.executable, "-m", "crepe", *command]
 
 
+def _node_ports(count):
+    """``count`` free ports on 127.0.0.1, in increasing order.
+
+    ps-lite's scheduler ranks the nodes of one host by their ports (``PORT``, else a random one), so
+    that worker ``i`` given the ``i``-th port gets rank ``i``. Should a port be taken meanwhile, ps-lite
+    binds another: the job still runs, with ranks in another order (each worker prints its rank).
+    """
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return sorted(probe.getsockname()[1] for probe in probes)
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def local_processes(args, command):
     """The processes of a job on this machine, over the loopback interface.
 
@@ -127,10 +144,13 @@ def local_processes(args, command):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = args.threads or max(1, cores // args.workers)
     base = {**os.environ, **_job_environment(args, "127.0.0.1", port), "DMLC_INTERFACE": "lo"}
+    ports = {"server": _node_ports(args.servers), "worker": _node_ports(args.workers)}
     processes = []
     for name, role in _roles(args):
         argv = command if role == "worker" and os.path.isabs(command[0]) else _argv(role, command)
         env = {**base, "DMLC_ROLE": role, "OMP_NUM_THREADS": str(threads if role == "worker" else 1)}
+        if role in ports:
+            env["PORT"] = str(ports[role].pop(0))          # worker i gets rank i (see _node_ports)
         processes.append(Process(name, role, argv, env))
     return processes
 

@@ -136,6 +136,8 @@ def test_launch_resume_after_a_killed_worker_finishes_the_run(killed):
     assert len(bars) == 1                                           # one worker (rank 0) draws a progress bar
     digests = [re.search(r"\[(worker \d)\] epoch 3: .*weights (\w+)", line) for line in job.lines]
     assert len({m.group(2) for m in digests if m}) == 1 and len([m for m in digests if m]) == 2
+    assert {"[worker 0] kvstore dist_sync: rank 0 of 2 workers, 1 server(s)",
+            "[worker 1] kvstore dist_sync: rank 1 of 2 workers, 1 server(s)"} <= set(job.lines)
 
 
 def test_launch_ctrl_c_stops_every_process(tmp_path):
