@@ -5,6 +5,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import require
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds any one command of these tests may run before it is stopped (and the test fails).
@@ -70,10 +73,12 @@ class Job:
         return status
 
     def stop(self):
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """Kill the command and every process it said it started (each leads a process group of its own)."""
+        for pid in [self.popen.pid, *self.pids().values()]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.popen.wait()
 
 
@@ -164,6 +169,32 @@ def test_launch_unreachable_host_is_one_sentence(tmp_path):
     job = Job("launch", "--workers", 2, "--launcher", "ssh", "--hostfile", hosts, "--", *TRAIN)
     assert job.finish(seconds=60) == 2
     assert len(job.errors) == 1 and job.errors[0].startswith("error: cannot reach 127.0.0.1 on ssh port 1 (")
+
+
+def test_launch_ssh_host_that_is_not_an_ssh_server_stops_the_job_naming_the_process(tmp_path):
+    require(shutil.which("ssh"), "no ssh client on PATH (Debian: apt install openssh-client)")
+    with socket.socket() as listener, socket.socket() as spare:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        spare.bind(("127.0.0.1", 0))
+        scheduler_port = spare.getsockname()[1]
+        spare.close()
+
+        def hang_up():                                             # answers the port, then closes: not sshd
+            for _ in range(4):
+                try:
+                    connection, _ = listener.accept()
+                    connection.close()
+                except OSError:
+                    return
+        threading.Thread(target=hang_up, daemon=True).start()
+        hosts = tmp_path / "hosts"
+        hosts.write_text(f"127.0.0.1:{listener.getsockname()[1]}\n")
+        job = Job("launch", "--workers", 1, "--launcher", "ssh", "--hostfile", hosts, "--host-ip", "127.0.0.1",
+                  "--port", scheduler_port, "--timeout", 60, "--", *TRAIN)
+        assert job.finish(seconds=90) == 1
+    assert any(re.search(r"(server 0|worker 0) exited with status 255", line) for line in job.errors), job.errors
+    assert sorted(job.pids()) == ["scheduler", "server 0", "worker 0"] and running(job.pids()) == []
 
 
 def test_launch_ssh_dry_run_shows_the_command_lines(tmp_path):
