@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoint
+from . import checkpoint, distributed
 from .errors import CheckpointError
 from .optimizer_state import load_optimizer
 
@@ -58,7 +58,7 @@ class ProgressBar(Callback):
 
     In a terminal it is a tqdm bar that clears itself at the end of each epoch. In a notebook it is one
     display updated in place, which ends as one line for the whole run: a stored notebook keeps no
-    fragments of it.
+    fragments of it. Of several workers, only rank 0 shows one.
     """
 
     def __init__(self, every=10, interval=2.0):
@@ -69,7 +69,7 @@ class ProgressBar(Callback):
     @staticmethod
     def _stats(loop):
         """Running loss and speed of the epoch under way (reading the loss waits for the device)."""
-        rate = loop.epoch_seen / max(time.perf_counter() - loop.epoch_started, 1e-9)
+        rate = loop.epoch_seen * loop.group.workers / max(time.perf_counter() - loop.epoch_started, 1e-9)
         return f"loss {loop.epoch_loss.asscalar() / max(loop.epoch_seen, 1):.3f}, {rate:.0f} samples/s"
 
     def _text(self, loop):
@@ -78,6 +78,8 @@ class ProgressBar(Callback):
             + self._stats(loop)
 
     def on_epoch_begin(self, loop):
+        if loop.group.rank != 0:
+            return
         if not _in_notebook():
             from tqdm import tqdm
 
@@ -126,16 +128,18 @@ class ProgressBar(Callback):
 
 
 class EpochLog(Callback):
-    """One line per epoch: loss, accuracies and speed."""
+    """One line per epoch: loss, accuracies and speed; of several workers, also a digest of the weights,
+    the same on every worker whose weights agree (:func:`crepe.distributed.weights_digest`)."""
 
     def __init__(self, log=print):
         self.log = log
 
     def on_epoch_end(self, loop, entry):
         val = entry["val_accuracy"]
+        digest = f", weights {distributed.weights_digest(loop.net)}" if loop.group.distributed else ""
         self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, train accuracy "
                  f"{entry['train_accuracy']:.3f}" + (f", validation accuracy {val:.3f}" if val is not None else "")
-                 + f", {entry['samples_per_s']:.0f} samples/s")
+                 + f", {entry['samples_per_s']:.0f} samples/s" + digest)
 
 
 class TimeBudget(Callback):
@@ -174,7 +178,7 @@ class ValidationCurve(Callback):
     def on_step_end(self, loop, loss_sum, correct):
         from .inference import evaluate
 
-        if loop.val_set is not None and loop.step % self.every == 0:
+        if loop.val_set is not None and loop.step % self.every == 0 and loop.group.rank == 0:
             with loop.pause():
                 loop.curve.append((loop.step, evaluate(loop.net, loop.val_set, ctx=loop.contexts)["accuracy"]))
 
@@ -206,6 +210,10 @@ class ModelDirectory(Callback):
         Further settings to record and compare on resume (the command line's data set, its digest
         and the validation fraction).
     log : callable
+
+    Of several workers (:mod:`crepe.distributed`) only rank 0 writes, after every worker has finished
+    the epoch; every worker reads the directory to resume, so on several machines it is on a shared
+    file system (or copied to each before ``--resume``).
     """
 
     def __init__(self, directory, classes=None, resume=False, overwrite=False, run=None, log=print):
@@ -218,10 +226,14 @@ class ModelDirectory(Callback):
         if self.resume:
             self._restore(loop)
             return
+        if loop.group.rank != 0:
+            return
         checkpoint.check_writable(self.directory)
         checkpoint.prepare_directory(self.directory, self.overwrite)
         classes = self.classes or [str(i) for i in range(net.num_classes)]
-        checkpoint.save_config(self.directory, net, classes, {**loop.settings.record(), **self.run})
+        workers = distributed.record(loop.group, loop.settings.batch_size)
+        checkpoint.save_config(self.directory, net, classes, {**loop.settings.record(), "distributed": workers,
+                                                              **self.run})
 
     def _check_same_run(self, loop, config):
         wanted = checkpoint.model_config(loop.net, config["classes"])
@@ -230,6 +242,7 @@ class ModelDirectory(Callback):
             raise CheckpointError(f"{self.directory} holds another model than this one (it differs in "
                                   f"{', '.join(changed) or 'the number of classes'}); train into a new directory")
         recorded = dict(config.get("run", {}))
+        distributed.check_resume(self.directory, recorded.get("distributed"), loop.group)
         changed = loop.settings.resume_differences(recorded) + checkpoint.differences(
             {key: recorded.get(key) for key in self.run}, self.run)
         if changed:
@@ -256,6 +269,9 @@ class ModelDirectory(Callback):
         self.log(f"resuming from {directory} after epoch {state['epoch']}")
 
     def on_epoch_end(self, loop, entry):
+        distributed.barrier(loop.group)                      # every worker has finished the epoch
+        if loop.group.rank != 0:
+            return
         val = entry["val_accuracy"]
         if val is None or val > self.best[1]:                # this epoch becomes the best
             self.best = (None, val if val is not None else self.best[1])

@@ -18,7 +18,7 @@ EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 # Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
 # ``run(args)``, and is imported only to build the parser (so it imports MXNet lazily, as this one does).
-COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve"}
+COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve", "launch": "crepe.launch"}
 
 
 def _positive(kind):
@@ -49,6 +49,7 @@ def _rate(below_one=False):
 def _add_train(commands):
     from .architectures import ARCHITECTURES, SIZES
     from .augment import WORKSHOP_TYPO_RATE, WORKSHOP_WORD_DROPOUT
+    from .distributed import KVSTORES
     from .families import FAMILIES, WORKSHOP_EPOCHS, ModelSpec
     from .recipes import RECIPES
     from .settings import TrainSettings
@@ -94,6 +95,10 @@ def _add_train(commands):
                        help="share of words left out at random, drawn afresh every epoch (default "
                             f"{WORKSHOP_WORD_DROPOUT:g} for the workshop Crepe, 0 otherwise; 0 turns it off)")
     train.add_argument("--amp", action="store_true", help="mixed precision (float16) on GPUs; refused on the CPU")
+    train.add_argument("--kvstore", choices=KVSTORES, default=defaults.kvstore,
+                       help="where gradients are summed: device (default) or local within this process; dist_sync or "
+                            "dist_device_sync as one worker of `python -m crepe launch` (--batch-size is then the "
+                            "global batch)")
 
 
 def build_parser():
@@ -179,7 +184,7 @@ def train_settings(args):
     chosen = {key: defaults[key] if value is None else value for key, value in given.items()}
     return TrainSettings(recipe=args.recipe, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
                          thesaurus=str(args.augment) if args.augment else None, max_batches=args.max_batches,
-                         workers=args.workers, amp=args.amp, **chosen)
+                         workers=args.workers, amp=args.amp, kvstore=args.kvstore, **chosen)
 
 
 def run_record(args):
@@ -235,12 +240,16 @@ def cmd_train(args):
     """Train the network the arguments describe into its model directory, then score the test split."""
     from .augment import from_settings
     from .callbacks import ModelDirectory, console
+    from .distributed import join
     from .families import family_of, make_dataset
     from .inference import evaluate
     from .train import contexts_of, fit
 
     (texts, labels), keep, held, test, classes = _load_training_data(args)
     settings = train_settings(args)
+    group = join(settings.kvstore)
+    if group.distributed:
+        print(f"kvstore {group.name}: rank {group.rank} of {group.workers} workers, {group.servers} server(s)")
     pick = lambda rows: ([texts[i] for i in rows], labels[rows])                 # noqa: E731
     net = _prepare_network(args, settings, classes, pick(keep)[0])
     train_set = make_dataset(net, *pick(keep), transform=from_settings(settings), seed=settings.seed, training=True)
@@ -251,6 +260,8 @@ def cmd_train(args):
           f"validation rows, {len(classes)} classes, checkpoints in {out}")
     directory = ModelDirectory(out, classes, resume=args.resume, overwrite=args.overwrite, run=run_record(args))
     fit(net, train_set, val_set, settings, [directory, *console(), *args.callbacks])
+    if group.rank != 0:
+        return                                     # rank 0 reports for every worker
     if test is not None:
         result = evaluate(net, make_dataset(net, *test), ctx=contexts_of(net))
         print(f"test accuracy (last epoch's weights): {result['accuracy']:.3f} on {result['count']} rows")

@@ -59,18 +59,21 @@ def learning_rate(recipe, step, total_steps, steps_per_epoch, base):
     return base * factor
 
 
-def make_trainer(params, recipe, lr, contexts):
+def make_trainer(params, recipe, lr, contexts, kvstore="device"):
     """A Gluon ``Trainer`` over ``params`` for ``recipe`` at base rate ``lr``.
 
-    With several contexts the gradients are summed on a ``device`` key-value store. Updates always
-    run on the workers (``update_on_kvstore=False``), so that the optimiser state stays where
-    :mod:`crepe.optimizer_state` can save it.
+    With several contexts the gradients are summed on a ``kvstore`` of that name (``device`` or
+    ``local``); a distributed store (an ``mx.kv.KVStore`` from :func:`crepe.distributed.join`) sums
+    them across worker processes whatever the contexts. Updates always run on the workers
+    (``update_on_kvstore=False``), so that the optimiser state stays where :mod:`crepe.optimizer_state`
+    can save it, and the learning-rate schedule reaches the optimiser.
     """
     from mxnet import gluon
 
     options = {"learning_rate": lr, "wd": recipe.get("wd", 0.0)}
     if "momentum" in recipe:
         options["momentum"] = recipe["momentum"]
-    kvstore = "device" if len(contexts) > 1 else None
+    if isinstance(kvstore, str) and len(contexts) == 1:
+        kvstore = None                                  # one context in one process: nothing to sum
     return gluon.Trainer(params, recipe.get("optimizer", "adam"), options, kvstore=kvstore,
                          update_on_kvstore=False if kvstore else None)

@@ -1,7 +1,7 @@
 """How a run trains: one settings object for :func:`crepe.fit`, recorded in ``config.json``.
 
 The fields are the run's choices (recipe, learning rate, batch, epochs, seed, augmentation, frame
-length, time budget, workers). ``config.json`` records all of them as :meth:`TrainSettings.record`
+length, time budget, workers, key-value store). ``config.json`` records all of them as :meth:`TrainSettings.record`
 gives them, and ``--resume`` compares them field by field (:meth:`TrainSettings.resume_differences`),
 except the few that cannot change what is learned. The command line takes its defaults from here.
 """
@@ -54,6 +54,11 @@ class TrainSettings:
         Worker processes that encode batches.
     amp : bool
         Mixed precision (float16 with loss scaling), on GPUs only.
+    kvstore : str
+        Where gradients are summed (:data:`crepe.distributed.KVSTORES`): ``device`` or ``local`` across
+        one process's contexts, ``dist_sync`` or ``dist_device_sync`` across the worker processes of a
+        job started by ``python -m crepe launch``. ``batch_size`` is then the global batch, split
+        between the workers. A resume needs the same number of workers, whatever the store.
 
     Examples
     --------
@@ -76,6 +81,7 @@ class TrainSettings:
     eval_every: Optional[int] = _free(None)
     workers: int = _free(0)
     amp: bool = False
+    kvstore: str = _free("device")
 
     def record(self):
         """The settings as ``config.json`` stores them (a plain dict)."""

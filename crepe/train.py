@@ -15,6 +15,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
+from . import distributed
 from .families import family_of
 from .recipes import learning_rate, make_trainer, recipe_of
 from .settings import TrainSettings
@@ -48,6 +49,7 @@ class Loop:
     epoch_correct: object = None
     epoch_seen: int = 0
     curve: list = field(default_factory=list)    # (step, validation accuracy) of the epoch under way
+    group: distributed.Group = field(default_factory=distributed.Group)   # this process among the workers
 
     def training_seconds(self):
         """Seconds of training in this call so far, the epoch under way included, pauses left out.
@@ -70,10 +72,11 @@ class Loop:
 
 
 class _Permutation(gluon.data.sampler.Sampler):
-    """Indices in an order fixed by a seed, so that a resumed run sees the same batches."""
+    """Indices in an order fixed by a seed, so that a resumed run sees the same batches; of several
+    workers, this one's shard of that order (:func:`crepe.distributed.shard`)."""
 
-    def __init__(self, length, seed):
-        self._order = np.random.RandomState(seed).permutation(length)
+    def __init__(self, length, seed, group=distributed.Group()):
+        self._order = distributed.shard(np.random.RandomState(seed).permutation(length), group)
 
     def __iter__(self):
         return iter(self._order.tolist())
@@ -124,20 +127,20 @@ def train_step(net, trainer, loss_fn, data, label, contexts, amp=False, before_u
             autograd.backward(losses)
     if before_update is not None:
         before_update()
-    trainer.step(data.shape[0])
+    trainer.step(distributed.step_rows(trainer, data.shape[0]))           # the mean over every worker's rows
     loss_sum = sum(loss.sum().as_in_context(contexts[0]) for loss in losses)
     correct = sum((out.argmax(axis=1) == y.astype("float32")).sum().as_in_context(contexts[0])
                   for out, y in zip(outputs, labels))
     return loss_sum, correct
 
 
-def _loader(train_set, settings, epoch):
-    """The epoch's batches, in the order the seed and the epoch fix."""
-    workers = settings.workers
+def _loader(train_set, settings, epoch, group=distributed.Group()):
+    """The epoch's batches, in the order the seed and the epoch fix (this worker's shard of them)."""
+    workers, batch = settings.workers, distributed.worker_batch(settings.batch_size, group)
+    sampler = _Permutation(len(train_set), settings.seed + epoch, group)
     with plain_signals() if workers else contextlib.nullcontext():           # worker processes are forked here
-        return gluon.data.DataLoader(train_set, batch_size=settings.batch_size, num_workers=workers,
-                                     sampler=_Permutation(len(train_set), settings.seed + epoch),
-                                     last_batch="discard" if len(train_set) > settings.batch_size else "keep",
+        return gluon.data.DataLoader(train_set, batch_size=batch, num_workers=workers, sampler=sampler,
+                                     last_batch="discard" if len(sampler) > batch else "keep",
                                      thread_pool=False, batchify_fn=train_set.batchify_fn)
 
 
@@ -158,17 +161,19 @@ def _end_epoch(loop):
     seconds = loop.training_seconds() - loop.seconds
     loop.seconds += seconds
     seen = max(loop.epoch_seen, 1)
-    val = evaluate(loop.net, loop.val_set, ctx=loop.contexts)["accuracy"] if loop.val_set is not None else None
+    validate = loop.val_set is not None and loop.group.rank == 0          # rank 0 validates for every worker
+    val = evaluate(loop.net, loop.val_set, ctx=loop.contexts)["accuracy"] if validate else None
     return {"epoch": loop.epoch + 1, "lr": loop.trainer.learning_rate,
             "train_loss": float(loop.epoch_loss.asscalar()) / seen,
             "train_accuracy": float(loop.epoch_correct.asscalar()) / seen, "val_accuracy": val,
-            "samples_per_s": loop.epoch_seen / max(seconds, 1e-9), "seconds": seconds, "curve": loop.curve}
+            "samples_per_s": loop.epoch_seen * loop.group.workers / max(seconds, 1e-9),     # every worker's rows
+            "seconds": seconds, "curve": loop.curve}
 
 
 def _run_epoch(loop, train_set, loss_fn, callbacks):
     _begin_epoch(loop, train_set)
     _notify(loop, callbacks, "on_epoch_begin")
-    for index, (data, label) in enumerate(_loader(train_set, loop.settings, loop.epoch)):
+    for index, (data, label) in enumerate(_loader(train_set, loop.settings, loop.epoch, loop.group)):
         if index >= loop.steps_per_epoch or loop.step >= loop.total_steps or loop.stop:
             break
         loop.trainer.set_learning_rate(learning_rate(loop.recipe, loop.step, loop.total_steps,
@@ -192,14 +197,19 @@ def _start(net, train_set, val_set, settings):
     recipe = recipe_of(settings.recipe)
     settings = settings.replace(lr=settings.lr or recipe["lr"], train_length=train_set.length)
     contexts = contexts_of(net)
-    trainer = make_trainer(net.collect_params(), recipe, settings.lr, contexts)
+    group = distributed.join(settings.kvstore)
+    distributed.worker_batch(settings.batch_size, group)                 # refused early if it does not split
+    if group.distributed and settings.time_budget:
+        raise ValueError("a time budget ends each worker after its own steps, which would leave the others "
+                         "waiting; give distributed runs a number of epochs or --max-batches instead")
+    trainer = make_trainer(net.collect_params(), recipe, settings.lr, contexts, group.store or settings.kvstore)
     if settings.amp:
         from .precision import prepare_trainer
 
         prepare_trainer(trainer, contexts)
     batches = len(train_set) // settings.batch_size if len(train_set) > settings.batch_size else 1
     steps = min(batches, settings.max_batches or batches)
-    return Loop(net, trainer, settings, recipe, contexts, val_set, steps, settings.epochs * steps)
+    return Loop(net, trainer, settings, recipe, contexts, val_set, steps, settings.epochs * steps, group=group)
 
 
 def fit(net, train_set, val_set=None, settings=None, callbacks=None, loss=None):
@@ -226,7 +236,10 @@ def fit(net, train_set, val_set=None, settings=None, callbacks=None, loss=None):
     list of dict
         One entry per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_accuracy``,
         ``val_accuracy`` (or None), ``samples_per_s``, ``seconds``, and ``curve``: a list of
-        (step, validation accuracy) pairs when ``settings.eval_every`` is set.
+        (step, validation accuracy) pairs when ``settings.eval_every`` is set. Of several workers
+        (``settings.kvstore`` ``dist_*``: this process is one worker of a job that ``python -m crepe
+        launch`` started), the loss and training accuracy are this worker's shard's, ``samples_per_s``
+        the whole job's, and the validation accuracy rank 0's alone (None on the others).
     """
     from .callbacks import console, from_settings
 
@@ -234,6 +247,7 @@ def fit(net, train_set, val_set=None, settings=None, callbacks=None, loss=None):
     callbacks = [*from_settings(loop.settings), *(console() if callbacks is None else callbacks)]
     loss_fn = loss or gluon.loss.SoftmaxCrossEntropyLoss()
     _notify(loop, callbacks, "on_train_begin")
+    distributed.synchronise(loop.trainer, loop.group)                # rank 0's parameters, before any forward pass
     loop.first_step = loop.step
     try:
         while loop.epoch < loop.settings.epochs and loop.step < loop.total_steps and not loop.stop:

@@ -1,0 +1,205 @@
+"""Data-parallel training on MXNet's parameter server: which worker this is, its rows, its step.
+
+:func:`crepe.fit` trains on one process unless ``TrainSettings.kvstore`` names a distributed store
+(``dist_sync``, ``dist_device_sync``). Then every worker process (started by ``python -m crepe
+launch``, which sets the ``DMLC_*`` environment) joins the store (:func:`join`), and:
+
+- trains on its own shard of each epoch's rows (:func:`shard`): the epoch's order is the same on every
+  worker, and worker ``r`` of ``n`` takes rows ``r, r + n, r + 2n, ...`` of it. A global batch of
+  ``batch_size`` rows is split into ``n`` worker batches of ``batch_size / n`` (:func:`worker_batch`),
+  so that the ``n`` workers' batch ``k`` together hold exactly the rows of one process's batch ``k``;
+- has its parameters broadcast from rank 0 before the first forward pass (:func:`synchronise`): left to
+  the first ``Trainer.step``, the broadcast can interleave with the first gradient push;
+- divides the summed gradient by the global batch (:func:`step_rows`): the servers add the workers'
+  gradients, so ``step(b)`` with a worker's batch ``b`` would take steps ``n`` times too large;
+- waits for every worker at the end of an epoch (:func:`barrier`) before rank 0, alone, commits it.
+
+The servers only sum (``update_on_kvstore=False``): every worker runs the optimiser itself, so that
+the learning-rate schedule applies and :mod:`crepe.optimizer_state` can save the state.
+"""
+import os
+from dataclasses import dataclass
+
+from .errors import CheckpointError, UsageError
+
+__all__ = ["KVSTORES", "DISTRIBUTED", "Group", "join", "worker_batch", "shard", "synchronise", "step_rows",
+           "barrier", "record", "check_resume", "weights_digest"]
+
+#: The key-value stores a run may name: one process (``local``, ``device``) or several (``dist_*``).
+KVSTORES = ("local", "device", "dist_sync", "dist_device_sync")
+#: Those that span several processes.
+DISTRIBUTED = ("dist_sync", "dist_device_sync")
+#: What a worker process needs in its environment to join a distributed store (set by ``crepe launch``).
+ENVIRONMENT = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
+
+_STORES = {}            # one distributed store per process: creating a second one would join the job twice
+
+
+@dataclass(frozen=True)
+class Group:
+    """The workers of a run as this process sees them: the store, its rank and the counts.
+
+    Examples
+    --------
+    >>> Group().rank, Group().workers, Group().distributed
+    (0, 1, False)
+    """
+    name: str = "device"
+    store: object = None          # the mx.kv.KVStore of a distributed run
+    rank: int = 0
+    workers: int = 1
+    servers: int = 0
+
+    @property
+    def distributed(self):
+        return self.store is not None
+
+
+def join(name):
+    """The :class:`Group` of key-value store ``name``; a distributed one is joined once per process.
+
+    Examples
+    --------
+    >>> join("device")
+    Group(name='device', store=None, rank=0, workers=1, servers=0)
+    >>> join("dist_async")
+    Traceback (most recent call last):
+    ...
+    crepe.errors.UsageError: unknown kvstore 'dist_async': use one of local, device, dist_sync, dist_device_sync
+    """
+    if name not in KVSTORES:
+        raise UsageError(f"unknown kvstore {name!r}: use one of {', '.join(KVSTORES)}")
+    if name not in DISTRIBUTED:
+        return Group(name)
+    missing = [key for key in ENVIRONMENT if key not in os.environ]
+    if missing or os.environ["DMLC_ROLE"] != "worker":
+        raise UsageError(f"--kvstore {name} runs as one worker of a launched job, and this process has "
+                         f"{'no ' + missing[0] if missing else 'DMLC_ROLE=' + os.environ['DMLC_ROLE']}; start it "
+                         "with `python -m crepe launch --workers N -- train ...`")
+    if name not in _STORES:
+        import mxnet as mx
+
+        _STORES[name] = mx.kv.create(name)
+    store = _STORES[name]
+    return Group(name, store, store.rank, store.num_workers, int(os.environ["DMLC_NUM_SERVER"]))
+
+
+def worker_batch(batch_size, group):
+    """Rows per step of one worker: the global ``batch_size`` split evenly between the workers.
+
+    Examples
+    --------
+    >>> worker_batch(32, Group(workers=2))
+    16
+    >>> worker_batch(30, Group(workers=4))
+    Traceback (most recent call last):
+    ...
+    crepe.errors.UsageError: --batch-size 30 (the global batch) does not split evenly between 4 workers; ...
+    """
+    if batch_size % group.workers:
+        raise UsageError(f"--batch-size {batch_size} (the global batch) does not split evenly between "
+                         f"{group.workers} workers; use a multiple of {group.workers}")
+    return batch_size // group.workers
+
+
+def shard(order, group):
+    """This worker's rows of an epoch's ``order``: every ``workers``-th, from its rank on.
+
+    Worker batch ``k`` of every worker together are the rows of global batch ``k``.
+
+    Examples
+    --------
+    >>> shard(list(range(10)), Group(rank=1, workers=2))
+    [1, 3, 5, 7, 9]
+    """
+    return order[group.rank::group.workers]
+
+
+def synchronise(trainer, group):
+    """Give every worker rank 0's parameters now, before the first forward pass, and wait for it."""
+    if not group.distributed:
+        return
+    import mxnet as mx
+
+    if not trainer._kv_initialized:
+        trainer._init_kvstore()
+    trainer._init_params()
+    if trainer._params_to_init:
+        raise RuntimeError("distributed training needs every parameter's shape before the first step; "
+                           f"{trainer._params_to_init[0].name} is still deferred")
+    mx.nd.waitall()
+
+
+def step_rows(trainer, rows):
+    """What ``trainer.step`` divides the gradient by: the rows of every worker, whose gradients the servers
+    summed (``rows`` is this worker's batch).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Fake
+    >>> step_rows(Fake(_kvstore=None), 16), step_rows(Fake(_kvstore=Fake(num_workers=2), _distributed=True), 16)
+    (16, 32)
+    """
+    store = getattr(trainer, "_kvstore", None)
+    if store is None or not getattr(trainer, "_distributed", False):
+        return rows
+    return rows * store.num_workers
+
+
+def barrier(group):
+    """Wait until every worker has come here (nothing to wait for in one process)."""
+    if group.distributed:
+        group.store._barrier()
+
+
+def record(group, batch_size):
+    """What ``config.json`` records about the workers (``run.distributed``).
+
+    Examples
+    --------
+    >>> record(Group("dist_sync", None, 0, 2, 1), 32)
+    {'kvstore': 'dist_sync', 'workers': 2, 'servers': 1, 'global_batch': 32, 'worker_batch': 16}
+    """
+    return {"kvstore": group.name, "workers": group.workers, "servers": group.servers, "global_batch": batch_size,
+            "worker_batch": batch_size // group.workers}
+
+
+def check_resume(directory, recorded, group):
+    """Refuse to resume a run on another number of workers than it was trained on, naming both.
+
+    Examples
+    --------
+    >>> check_resume("runs/d", {"workers": 2}, Group(workers=2))
+    >>> check_resume("runs/d", {"workers": 2}, Group())
+    Traceback (most recent call last):
+    ...
+    crepe.errors.CheckpointError: runs/d was trained on 2 workers and this run has 1; resume it with `python -m ...
+    """
+    trained = (recorded or {}).get("workers", 1)
+    if trained != group.workers:
+        how = f"`python -m crepe launch --workers {trained} -- train --resume ...`" if trained > 1 else \
+            "`python -m crepe train --resume ...` (one process)"
+        raise CheckpointError(f"{directory} was trained on {trained} worker{'s' if trained > 1 else ''} and this run "
+                         f"has {group.workers}; resume it with {how}")
+
+
+def weights_digest(net, digits=12):
+    """The first ``digits`` hex digits of a SHA-256 over ``net``'s parameters (name order): equal on every
+    worker of a run whose weights agree, which each worker's line per epoch shows.
+
+    Examples
+    --------
+    >>> from crepe.model import Crepe
+    >>> import mxnet as mx
+    >>> mx.random.seed(0); a = Crepe(2, filters=8); a.initialize()
+    >>> mx.random.seed(0); b = Crepe(2, filters=8); b.initialize()
+    >>> weights_digest(a) == weights_digest(b), len(weights_digest(a))
+    (True, 12)
+    """
+    import hashlib
+
+    hasher = hashlib.sha256()
+    for name, param in sorted(net._collect_params_with_prefix().items()):
+        hasher.update(name.encode())
+        hasher.update(param.data().asnumpy().tobytes())
+    return hasher.hexdigest()[:digits]
