@@ -67,8 +67,7 @@ def main(argv=None):
     patch_threads()
     from dmlc_tracker import opts
 
-    sys.argv = ["crepe.dmlc", *(sys.argv[1:] if argv is None else argv)]
-    args = opts.get_opts()
+    args = opts.get_opts(sys.argv[1:] if argv is None else list(argv))
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=getattr(logging, args.log_level))
     importlib.import_module(f"dmlc_tracker.{args.cluster}").submit(args)
 

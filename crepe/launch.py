@@ -45,6 +45,8 @@ def _count(text):
 
 def add_arguments(parser):
     """The ``launch`` command's options; the ``train`` command line follows ``--``."""
+    from .cli import _positive
+
     parser.add_argument("--workers", type=_count, required=True, help="worker processes (each trains a shard)")
     parser.add_argument("--servers", type=_count, default=1, help="parameter servers that sum the gradients (1)")
     parser.add_argument("--launcher", choices=tuple(LAUNCHERS), default="local",
@@ -56,7 +58,7 @@ def add_arguments(parser):
     parser.add_argument("--port", type=_count, help="the scheduler's port (default: a free one)")
     parser.add_argument("--threads", type=_count, help="OMP_NUM_THREADS of each worker (default for local: the "
                                                        "cores divided between the workers)")
-    parser.add_argument("--timeout", type=float, help="stop every process after this many seconds")
+    parser.add_argument("--timeout", type=_positive(float), help="stop every process after this many seconds")
     parser.add_argument("--dry-run", action="store_true", help="print the command lines, start nothing")
     parser.add_argument("train_args", nargs="...", metavar="-- train ARGS",
                         help="the training command each worker runs")
@@ -198,7 +200,10 @@ def _remote(host, port, env, argv):
     """The ssh command line that runs ``argv`` on ``host`` in this directory, with ``env`` exported."""
     exports = " ".join(f"export {key}={shlex.quote(value)};" for key, value in env.items())
     script = f"{exports} cd {shlex.quote(os.getcwd())}; exec {shlex.join(argv)}"
-    return ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes", host, "-p", str(port), script]
+    # -tt: the remote process gets a terminal, so that when the supervisor stops this ssh client the
+    # remote side is hung up on too, instead of running on; accept-new: a changed host key still refuses.
+    return ["ssh", "-tt", "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", host, "-p", str(port),
+            script]
 
 
 def ssh_processes(args, command):

@@ -43,7 +43,23 @@ class Process:
     popen: object = None
 
     def alive(self):
-        return self.popen is not None and self.popen.poll() is None
+        return self.popen is not None and self.code() is None
+
+    def code(self):
+        """Its exit status (negative: the signal), or None while it runs; the process is left unreaped.
+
+        Unreaped, its PID, and so its process group's id, cannot be given to another process, so that
+        :func:`stop` can still signal whatever the group holds without hitting a stranger's group.
+        """
+        if self.popen.returncode is not None:
+            return self.popen.returncode
+        try:
+            info = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:                 # already reaped elsewhere
+            return self.popen.poll()
+        if info is None:
+            return None
+        return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
 
 def describe_exit(code):
@@ -113,7 +129,8 @@ def stop(processes, grace=GRACE):
     while any(p.alive() for p in started) and time.monotonic() < deadline:
         time.sleep(0.05)
     for process in started:
-        _signal_group(process, signal.SIGKILL)        # also what a dead process may have left behind
+        if process.popen.returncode is None:          # unreaped: the group id is still this job's
+            _signal_group(process, signal.SIGKILL)    # also what a dead process may have left behind
         process.popen.wait()
 
 
@@ -122,9 +139,9 @@ def _failure(processes, ended):
 
     ``ended`` maps the scheduler and servers that have exited with status 0 to when they were seen to.
     """
-    workers_done = all(p.popen.poll() == 0 for p in processes if p.role == "worker")
+    workers_done = all(p.code() == 0 for p in processes if p.role == "worker")
     for process in processes:
-        code = process.popen.poll()
+        code = process.code()
         if code is None:
             continue
         if code != 0:
@@ -155,7 +172,7 @@ def supervise(processes, timeout=None, out=None):
             if process is not None:
                 stop(processes)
                 return 1, f"{process.name} {how}; stopped the other processes"
-            if all(p.popen.poll() == 0 for p in processes if p.role == "worker"):
+            if all(p.code() == 0 for p in processes if p.role == "worker"):
                 deadline = time.monotonic() + LINGER
                 while any(p.alive() for p in processes) and time.monotonic() < deadline:
                     time.sleep(POLL)

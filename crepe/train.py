@@ -145,7 +145,8 @@ def _loader(train_set, settings, epoch, group=distributed.Group()):
 
 
 def _begin_epoch(loop, train_set):
-    mx.random.seed(loop.settings.seed + loop.epoch)
+    # Dropout masks: rank 0's as one process's; each other worker draws its own (its rows differ too).
+    mx.random.seed(loop.settings.seed + loop.epoch + 7919 * loop.group.rank)
     train_set.set_epoch(loop.epoch)                      # seeds augmentation by (seed, epoch, row)
     first = loop.contexts[0]
     loop.epoch_loss, loop.epoch_correct = mx.nd.zeros(1, ctx=first), mx.nd.zeros(1, ctx=first)

@@ -208,7 +208,7 @@ def test_launch_ssh_dry_run_shows_the_command_lines(tmp_path):
     assert " node1 -p 22 " in lines["server 0"] and "export DMLC_ROLE=server;" in lines["server 0"]
     assert " node2 -p 2222 " in lines["worker 0"] and " node1 -p 22 " in lines["worker 1"]
     for name in ("server 0", "worker 0", "worker 1"):
-        assert lines[name].startswith("ssh -o StrictHostKeyChecking=no -o BatchMode=yes ")
+        assert lines[name].startswith("ssh -tt -o StrictHostKeyChecking=accept-new -o BatchMode=yes ")
         assert "export DMLC_PS_ROOT_URI=10.0.0.1; export DMLC_PS_ROOT_PORT=9100;" in lines[name]
     assert "-m crepe train --dataset sample" in lines["worker 0"] and "--kvstore dist_sync" in lines["worker 0"]
 
