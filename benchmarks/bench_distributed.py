@@ -137,17 +137,36 @@ def samples_per_s(results, batch):
 
 
 def projection(compute, param_bytes, rows):
-    """Rows (machines, then per link: communication ms, samples/s, efficiency) of the projected table."""
+    """The projected scaling, one dict per machine count of :data:`MACHINES`.
+
+    Each is ``{"machines": N, "links": {link: {"comm": s, "samples_per_s": x, "efficiency": e}}}``, for
+    every link of :data:`LINKS`: seconds of communication per step, the job's samples/s and the share
+    of a step spent computing, unrounded.
+
+    Examples
+    --------
+    >>> two = projection(0.1, 1_000_000, 16)[0]                  # 1 MB each way, 8 Gb/s usable
+    >>> two["machines"], round(two["links"]["10 GbE"]["comm"] * 1e3, 2), round(two["links"]["10 GbE"]["efficiency"], 3)
+    (2, 1.2, 0.988)
+    """
     table = []
     for machines in MACHINES:
-        row = [machines]
-        for rate in LINKS.values():
+        links = {}
+        for link, rate in LINKS.items():
             moved = 2 * param_bytes * (machines - 1) / machines          # bytes each way over each machine's link
             comm = moved * 8 / (rate * LINK_EFFICIENCY) + LATENCY
-            row += [f"{comm * 1e3:.2f}", f"{machines * rows / (compute + comm):.0f}",
-                    f"{compute / (compute + comm):.0%}"]
-        table.append(row)
+            links[link] = {"comm": comm, "samples_per_s": machines * rows / (compute + comm),
+                           "efficiency": compute / (compute + comm)}
+        table.append({"machines": machines, "links": links})
     return table
+
+
+def _table_row(row):
+    """One row of :func:`projection` as the README's table shows it: ms, samples/s and % per link, rounded."""
+    cells = [row["machines"]]
+    for link in row["links"].values():
+        cells += [f"{link['comm'] * 1e3:.2f}", f"{link['samples_per_s']:.0f}", f"{link['efficiency']:.0%}"]
+    return tuple(cells)
 
 
 def assumptions(compute, param_bytes, rows):
@@ -180,7 +199,7 @@ def report(single, workers, batch):
     verdict = (f"target: {len(workers)} workers reach >= {TARGET:.2f}x the single process's samples/s: "
                f"{ratio:.2f}x, {'met' if ratio >= TARGET else 'NOT met'}")
     compute = rank0["compute"] + rank0["update"]
-    rows = [(r[0], *r[1:]) for r in projection(compute, rank0["param_bytes"], rank0["rows"])]
+    rows = [_table_row(r) for r in projection(compute, rank0["param_bytes"], rank0["rows"])]
     headers = ("machines", *(f"{link} {what}" for link in LINKS for what in ("comm ms", "samples/s", "efficiency")))
     return (f"{measured}\n\n{verdict}\n\n**Projected** scaling to a cluster ({rank0['rows']} rows per machine per "
             f"step):\n\n{table(rows, headers)}\n\n{assumptions(compute, rank0['param_bytes'], rank0['rows'])}")
