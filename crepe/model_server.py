@@ -63,7 +63,7 @@ class ServeSettings:
     management_port: Optional[int] = None
     page_port: Optional[int] = None
     batch_size: int = 16
-    max_batch_delay: int = 20
+    max_batch_delay: int = 5
     workers: int = 1
     queue: int = 512
     max_request_bytes: int = 1_000_000
