@@ -7,6 +7,7 @@ step's learning rate is set), ``on_gradients`` (after the backward pass, before 
 ``on_interrupt``. Subclass it and override the moments you need. Work that is not training, such as
 an evaluation, goes inside ``with loop.pause():`` so that its time is not counted as training time.
 """
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,10 +54,16 @@ def _in_notebook():
     return type(shell).__name__ == "ZMQInteractiveShell"
 
 
+def _terminal():
+    """Whether a bar can be redrawn: stdout is a terminal, or ``crepe launch`` says its own is."""
+    return os.environ.get("CREPE_PROGRESS") == "1" or sys.stdout.isatty()
+
+
 class ProgressBar(Callback):
     """Batches done, running loss and samples/s of the epoch under way, redrawn at most every 2 s.
 
-    In a terminal it is a tqdm bar that clears itself at the end of each epoch. In a notebook it is one
+    In a terminal it is a tqdm bar that clears itself at the end of each epoch (into a pipe or a file,
+    none: ``EpochLog`` has the line per epoch). In a notebook it is one
     display updated in place, which ends as one line for the whole run: a stored notebook keeps no
     fragments of it. Of several workers, only rank 0 shows one.
     """
@@ -81,6 +88,8 @@ class ProgressBar(Callback):
         if loop.group.rank != 0:
             return
         if not _in_notebook():
+            if not _terminal():
+                return                                      # a pipe or a file: EpochLog's lines are enough
             from tqdm import tqdm
 
             self.bar = tqdm(total=loop.steps_per_epoch, desc=f"epoch {loop.epoch + 1}/{loop.settings.epochs}",

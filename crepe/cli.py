@@ -342,6 +342,7 @@ def main(argv=None, callbacks=()):
     from .errors import CheckpointError, DataError
 
     signal.signal(signal.SIGTERM, _terminate)      # a `kill` ends training like Ctrl-C: nothing half-written
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # even when started with SIGINT ignored (`cmd &`)
     try:
         run = COMMANDS.get(args.command) or importlib.import_module(COMMAND_MODULES[args.command]).run
         status = run(args) or 0

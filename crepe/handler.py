@@ -127,7 +127,7 @@ def parse(body, content_type=None):
         try:
             message = json.loads(text)
         except json.JSONDecodeError as error:
-            raise RequestError(f"the request body is not valid JSON ({error.msg} at line {error.lineno}, "
+            raise RequestError(f"the request body is not valid JSON ({error.msg}: line {error.lineno}, "
                                f"column {error.colno})") from None
         if not isinstance(message, dict):
             raise RequestError(f"the request body must be a JSON object, not a {type(message).__name__}")

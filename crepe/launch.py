@@ -136,6 +136,7 @@ def _node_ports(count):
             probe.close()
 
 
+# CREPE_PROGRESS: rank 0 draws its progress bar when launch itself has a terminal (or is told to).
 def local_processes(args, command):
     """The processes of a job on this machine, over the loopback interface.
 
@@ -145,7 +146,8 @@ def local_processes(args, command):
     port = _free_port(args.port)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = args.threads or max(1, cores // args.workers)
-    base = {**os.environ, **_job_environment(args, "127.0.0.1", port), "DMLC_INTERFACE": "lo"}
+    base = {**os.environ, **_job_environment(args, "127.0.0.1", port), "DMLC_INTERFACE": "lo",
+            "CREPE_PROGRESS": os.environ.get("CREPE_PROGRESS") or ("1" if sys.stdout.isatty() else "0")}
     ports = {"server": _node_ports(args.servers), "worker": _node_ports(args.workers)}
     processes = []
     for name, role in _roles(args):

@@ -30,7 +30,7 @@ class Job:
     """A command started in its own session, its output collected line by line as it comes."""
 
     def __init__(self, *args, module="crepe"):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CREPE_PROGRESS": "1"}      # as under a terminal
         self.popen = subprocess.Popen([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       start_new_session=True)
