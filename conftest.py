@@ -1,5 +1,9 @@
 """nbval and notebook 07: its stored outputs come from a machine with Java, which MXNet Model Server needs.
 
+This file sits at the top of the repository, outside the folders `make test` collects: a second
+``conftest.py`` inside them would be imported for doctests under the same module name as
+``tests/conftest.py`` (``--doctest-modules``), and the two would clash.
+
 Without Java the notebook skips its server cells, so its outputs cannot match the stored ones. There its
 cells (lesson and solutions) are skipped, saying why, before a kernel starts; under ``CI=true`` they fail
 instead, as every test needing a system component does (tests/helpers.py ``require``).
