@@ -29,8 +29,6 @@ __all__ = ["MAX_TEXTS", "MAX_CHARACTERS", "RequestError", "parse", "Service", "h
 
 #: Texts one request may carry, and characters one text may have (the frame reads only the last 1014).
 MAX_TEXTS, MAX_CHARACTERS = 64, 20_000
-#: The archive's description of its files (see crepe.archive).
-DESCRIPTION = "serving.json"
 #: Fields a JSON request may have.
 FIELDS = ("text", "texts", "explain")
 
