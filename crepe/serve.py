@@ -107,7 +107,11 @@ def _ignore_signals():
     return lambda: [signal.signal(number, handler) for number, handler in before.items()]
 
 
-def serve(model, settings, run_dir=None, name=None, ready=print):
+def _say(line):
+    print(line, flush=True)                         # whoever reads a pipe sees it now, not at exit
+
+
+def serve(model, settings, run_dir=None, name=None, ready=_say):
     """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
     from .model_server import ModelServer, check_port, find_java
     from .page_server import start_page_server
