@@ -10,24 +10,15 @@ instead, as every test needing a system component does (tests/helpers.py ``requi
 """
 import pytest
 
-from crepe.errors import UsageError
-from crepe.model_server import JAVA_HINT, find_java
-from tests.helpers import require
+from crepe.model_server import JAVA_HINT
+from tests.helpers import java_present, require
 
 #: The notebooks whose stored outputs need a running model server.
 NEED_JAVA = ("07_deploy.ipynb", "07_deploy_solutions.ipynb")
 
 
-def _java_present():
-    try:
-        find_java()
-        return True
-    except UsageError:
-        return False
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     """Skip (laptop) or fail (CI) a cell of a notebook in NEED_JAVA when Java is missing."""
-    if item.path.name in NEED_JAVA and not _java_present():
+    if item.path.name in NEED_JAVA and not java_present():
         require(False, f"Java is missing, so {item.path.name} cannot run its server cells: {JAVA_HINT}")

@@ -12,7 +12,6 @@ never to one loaded at start-up, so the server starts with no model.
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import UsageError
+from .supervisor import Process, stop
 
 __all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "ModelServer"]
 
@@ -161,7 +161,7 @@ class ModelServer:
     """
 
     def __init__(self, run_dir, settings):
-        self.run_dir, self.settings, self.process = Path(run_dir), settings, None
+        self.run_dir, self.settings, self.process = Path(run_dir), settings, None     # a supervisor Process
         self.logs, self.tmp = self.run_dir / "logs", self.run_dir / "tmp"
 
     def _environment(self):
@@ -179,9 +179,10 @@ class ModelServer:
         config.write_text(config_properties(self.settings, self.run_dir, origin), encoding="utf-8")
         command = [*_server_command(), "--start", "--foreground", "--mms-config", str(config)]
         with open(self.logs / "server.out", "ab") as out:
-            self.process = subprocess.Popen(command, cwd=self.run_dir, env=self._environment(), stdout=out,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        return self.process.pid
+            popen = subprocess.Popen(command, cwd=self.run_dir, env=self._environment(), stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = Process("model server", "server", command, {}, popen=popen)
+        return popen.pid
 
     def url(self, path, management=False):
         host = "127.0.0.1" if management or self.settings.host in ("0.0.0.0", "::") else self.settings.host
@@ -191,8 +192,8 @@ class ModelServer:
         """Block until ``/ping`` answers; UsageError if the server exits or takes longer than ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise UsageError(f"the model server exited at start-up (status {self.process.returncode}); "
+            if not self.process.alive():
+                raise UsageError(f"the model server exited at start-up (status {self.process.code()}); "
                                  f"see {self.logs / 'server.out'}")
             try:
                 with urllib.request.urlopen(self.url("/ping"), timeout=2) as answer:
@@ -222,36 +223,13 @@ class ModelServer:
                              f"see {self.logs / 'model_log.log'}") from None
 
     def alive(self):
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.alive()
 
     def stop(self, grace=10):
         """Stop the launcher, the frontend and the workers (one process group); idempotent.
 
-        TERM first; whatever is left of the group after ``grace`` seconds gets KILL.
+        :func:`crepe.supervisor.stop`: TERM, then KILL for whatever is left of the group, signalled while
+        the launcher is still unreaped, so the group id cannot belong to anyone else yet.
         """
-        if self.process is None:
-            return
-        group = self.process.pid
-        _signal_group(group, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while _signal_group(group, 0) and time.monotonic() < deadline:
-            if self.process.poll() is None:
-                try:
-                    self.process.wait(timeout=0.2)
-                except subprocess.TimeoutExpired:
-                    pass
-            else:
-                time.sleep(0.2)
-        _signal_group(group, signal.SIGKILL)
-        self.process.wait()
-
-
-def _signal_group(group, number):
-    """Send ``number`` to a process group; False if no process is left in it."""
-    try:
-        os.killpg(group, number)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:          # only zombies are left (a member exited and awaits its parent)
-        return False
+        if self.process is not None:
+            stop([self.process], grace)

@@ -97,7 +97,7 @@ def _wait(server):
     """Until Ctrl-C or SIGTERM (KeyboardInterrupt), or the server dies."""
     while server.alive():
         time.sleep(0.5)
-    raise UsageError(f"the model server stopped by itself (status {server.process.returncode}); see "
+    raise UsageError(f"the model server stopped by itself (status {server.process.code()}); see "
                      f"{server.logs / 'server.out'}")
 
 

@@ -1,5 +1,6 @@
 """Helpers shared by several test modules."""
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,22 @@ def require(present, reason):
     if under_ci():
         pytest.fail(f"CI=true and {reason}")
     pytest.skip(reason)
+
+
+def free_port():
+    """A port nothing listens on at 127.0.0.1 now (the OS's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def java_present():
+    """Whether MXNet Model Server's frontend would find a Java runtime."""
+    from crepe.errors import UsageError
+    from crepe.model_server import find_java
+
+    try:
+        find_java()
+        return True
+    except UsageError:
+        return False

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -24,6 +23,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -213,16 +214,10 @@ def test_workshop_image_passes_nbval_on_notebook_01(engine):
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_workshop_image_jupyterlab_lists_the_workshop_kernel(engine):
     """The image's own command (JupyterLab) answers on a port mapped to 127.0.0.1 only."""
     command, env = engine
-    name, port, token = f"cnn-nlp-test-{os.getpid()}-lab", _free_port(), os.urandom(16).hex()
+    name, port, token = f"cnn-nlp-test-{os.getpid()}-lab", free_port(), os.urandom(16).hex()
     started = subprocess.run([*command, "run", "--rm", "--detach", "--name", name, "-e", f"JUPYTER_TOKEN={token}",
                               "-p", f"127.0.0.1:{port}:8888", IMAGE], capture_output=True, text=True, timeout=120,
                              env=env)
@@ -261,7 +256,7 @@ def _wait_for(url, data=None, seconds=180):
 def test_serving_image_answers_predictions_and_serves_the_demo_page(serving_engine):
     """The serving image's own command: predictions and the page, on ports mapped to 127.0.0.1 only."""
     command, env = serving_engine
-    name, api, page = f"cnn-nlp-test-{os.getpid()}-serve", _free_port(), _free_port()
+    name, api, page = f"cnn-nlp-test-{os.getpid()}-serve", free_port(), free_port()
     started = subprocess.run([*command, "run", "--rm", "--detach", "--name", name, "-p", f"127.0.0.1:{api}:8080",
                               "-p", f"127.0.0.1:{page}:8082", SERVING_IMAGE], capture_output=True, text=True,
                              timeout=120, env=env)

@@ -21,6 +21,7 @@ import pytest
 from crepe.errors import UsageError
 from crepe.page_server import PAGE_DIRECTORY, PAGE_FILES, start_page_server
 from tests.browser import screenshot, start_chromium
+from tests.helpers import free_port
 
 CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 HEADLINE = "Striker scores twice in the cup final"
@@ -102,12 +103,6 @@ def stub():
     yield server
     server.shutdown()
     server.server_close()
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def until(condition, what, seconds=WAIT_SECONDS):

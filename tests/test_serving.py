@@ -20,22 +20,14 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from helpers import require
+from helpers import java_present, require
 
 from crepe.cli import main
-from crepe.model_server import JAVA_HINT, MAX_PORT, find_java
+from crepe.model_server import JAVA_HINT, MAX_PORT
 
 START_SECONDS, STOP_SECONDS, RECOVER_SECONDS = 180, 60, 30
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",
          "New chip doubles battery life", "Rebels sign a ceasefire in the capital"]
-
-
-def java_present():
-    try:
-        find_java()
-        return True
-    except Exception:         # noqa: BLE001 - UsageError: no Java
-        return False
 
 
 def free_ports(count=3):
