@@ -63,9 +63,9 @@ class ProgressBar(Callback):
     """Batches done, running loss and samples/s of the epoch under way, redrawn at most every 2 s.
 
     In a terminal it is a tqdm bar that clears itself at the end of each epoch (into a pipe or a file,
-    none: ``EpochLog`` has the line per epoch). In a notebook it is one
-    display updated in place, which ends as one line for the whole run: a stored notebook keeps no
-    fragments of it. Of several workers, only rank 0 shows one.
+    none: ``EpochLog`` has the line per epoch). In a notebook it is one display updated in place,
+    emptied at the end, when one summary line for the whole run follows the epoch lines: a stored
+    notebook keeps no fragments of it. Of several workers, only rank 0 shows one.
     """
 
     def __init__(self, every=10, interval=2.0):
@@ -128,11 +128,11 @@ class ProgressBar(Callback):
 
     def on_train_end(self, loop):
         if self.display is not None:
-            from IPython.display import Pretty
+            from IPython.display import Pretty, display
 
             epochs = loop.epoch - loop.first_step // loop.steps_per_epoch
-            self.display.update(Pretty(f"trained {epochs} epoch(s), {loop.step - loop.first_step} steps, "
-                                       f"in {loop.seconds:.0f} s"))
+            self.display.update(Pretty(""))                 # the live line goes; the summary comes last
+            display(Pretty(f"trained {epochs} epoch(s), {loop.step - loop.first_step} steps, in {loop.seconds:.0f} s"))
             self.display = None
 
 
@@ -266,8 +266,11 @@ class ModelDirectory(Callback):
         if config["format"] < 2:
             raise CheckpointError(f"{directory} was written by an earlier version that stored the optimiser state "
                                   "as a pickle, which this version never reads; train again into a new directory")
-        self._check_same_run(loop, config)
         state = checkpoint.read_state(directory)
+        if state["states"] is None:
+            raise CheckpointError(f"{directory} is a released model: it keeps its best weights but no optimiser "
+                                  "state, so it cannot be resumed; train into a new directory")
+        self._check_same_run(loop, config)
         for name in (state["params"], state["states"]):
             checkpoint.verify(directory / name, state["sha256"].get(name))
         checkpoint.load_parameters(loop.net, directory / state["params"], loop.contexts)

@@ -3,9 +3,9 @@
 #   docker build -f docker/serve.Dockerfile -t cnn-nlp-serve .
 #   docker run --rm -p 127.0.0.1:8080:8080 -p 127.0.0.1:8082:8082 cnn-nlp-serve
 #   then open http://localhost:8082/ (the page), or POST {"text": "..."} to http://localhost:8080/predictions/crepe
-# MODEL: a model directory inside the build context, e.g. --build-arg MODEL=runs/ag_news-small (runs/ is in
-# .dockerignore: copy the directory elsewhere in the context first, e.g. models/);
-# without it the build trains the workshop Crepe on the bundled sample for two epochs (about a minute).
+# MODEL: a model directory inside the build context; by default the trained workshop Crepe that ships in
+# models/workshop-crepe-ag-news (it has read real AG News headlines). For your own, e.g. a run in runs/
+# (which is in .dockerignore), copy it under models/ first: --build-arg MODEL=models/my-run.
 # The management API stays on 127.0.0.1 inside the container; only predictions and the page are published.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
@@ -24,9 +24,8 @@ WORKDIR /home/workshop/cnn-nlp-workshop
 COPY --chown=workshop:workshop . .
 RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip
 
-ARG MODEL=
-RUN if [ -n "$MODEL" ]; then cp -r "$MODEL" /home/workshop/model; \
-    else .venv/bin/python -m crepe train --dataset sample --epochs 2 --cpu --out /home/workshop/model; fi
+ARG MODEL=models/workshop-crepe-ag-news
+RUN cp -r "$MODEL" /home/workshop/model
 
 EXPOSE 8080 8082
 # The page's origin, for the server's CORS setting, is http://localhost:8082: browse it under that name.
