@@ -11,7 +11,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    echo "system-packages: ${missing[*]} missing and this is not root on Debian; install them (see README, Tests)" >&2
+    echo "system-packages: ${missing[*]} missing and this is not root on Debian; install them (see docs/tests.md)" >&2
     exit 1
 fi
 echo "system-packages: installing ${missing[*]}"

@@ -4,7 +4,7 @@ The ideas are taught in ``notebooks/``; this package holds what the notebooks re
 pin: character quantisation (:mod:`crepe.quantise`), convolution arithmetic
 (:mod:`crepe.arithmetic`), named image filters (:mod:`crepe.filters`) and device selection
 (:mod:`crepe.devices`), and the models with their data, training, model directories, inference and
-command line (README.md, "How the code fits together", has the map; ``python -m crepe``).
+command line (docs/architecture.md has the map; ``python -m crepe``).
 
 Names are loaded lazily (PEP 562): ``import crepe`` and ``python -m crepe --help`` do not load
 MXNet; ``crepe.Crepe`` does, when first used.

@@ -73,7 +73,7 @@ if [ -z "$usable" ]; then
 fi
 for library in libcudart.so.11.0 libcublas.so.11; do
     if ! library_found "$library"; then
-        echo "cpu stack: ${usable#, } would do, but $library is not installed (CUDA 11.2 runtime; see README, CPU and GPU)" >&2
+        echo "cpu stack: ${usable#, } would do, but $library is not installed (CUDA 11.2 runtime; see docs/stack.md)" >&2
         echo cpu
         exit 0
     fi

@@ -21,7 +21,7 @@ PAGE_LOAD_SECONDS = 60
 SCRIPT_SECONDS = 30
 WINDOW = (1400, 1000)
 INSTALL_HINT = ("install Chromium and its driver: Debian `apt install chromium chromium-driver`, "
-                "macOS `brew install --cask google-chrome chromedriver` (README, section Tests)")
+                "macOS `brew install --cask google-chrome chromedriver` (docs/tests.md)")
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome",
