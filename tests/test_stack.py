@@ -77,3 +77,15 @@ def test_make_plans_the_cpu_stack_on_an_h200_host(tmp_path):
     folder = fake_bin(tmp_path, "NVIDIA H200, 9.0\n", CUDA11)
     result = select(folder, "make", "-n", "setup", f"VENV={tmp_path / 'venv'}")
     assert "requirements/cpu.txt" in result.stdout and "requirements/gpu.txt" not in result.stdout
+
+
+def test_find_python_apple_silicon_says_what_works_instead(tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    uname = folder / "uname"
+    uname.write_text('#!/bin/sh\ncase "$1" in -s) echo Darwin ;; -m) echo arm64 ;; *) echo Darwin ;; esac\n')
+    uname.chmod(0o755)
+    result = subprocess.run(["sh", str(ROOT / "scripts" / "find-python.sh")], capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{folder}:/usr/bin:/bin", "PYTHON": ""}, timeout=30)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "no wheel for Apple silicon" in result.stderr and "Codespaces" in result.stderr
