@@ -39,11 +39,16 @@ def describe(path):
 
 
 def run(command):
-    """Run a command line of this Python, its output shown as it comes; return its output."""
-    print("$", " ".join(command), flush=True)
-    result = subprocess.run([sys.executable, *command], stdout=subprocess.PIPE, text=True, check=True)
-    print(result.stdout, end="")
-    return result.stdout
+    """Run a command line of this Python, each line of its output shown as it comes; return the output."""
+    print("$ python", " ".join(command), flush=True)
+    lines = []
+    with subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, text=True) as process:
+        for line in process.stdout:                     # one line per epoch: the run's progress
+            print(line, end="", flush=True)
+            lines.append(line)
+    if process.returncode:
+        raise SystemExit(f"error: python {' '.join(command)} exited with status {process.returncode}")
+    return "".join(lines)
 
 
 def main(argv=None):
