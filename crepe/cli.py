@@ -247,9 +247,7 @@ def cmd_train(args):
 
     (texts, labels), keep, held, test, classes = _load_training_data(args)
     settings = train_settings(args)
-    group = join(settings.kvstore)
-    if group.distributed:
-        print(f"kvstore {group.name}: rank {group.rank} of {group.workers} workers, {group.servers} server(s)")
+    group = join(settings.kvstore)                 # a worker of several says so (its rank) as it joins
     pick = lambda rows: ([texts[i] for i in rows], labels[rows])                 # noqa: E731
     net = _prepare_network(args, settings, classes, pick(keep)[0])
     train_set = make_dataset(net, *pick(keep), transform=from_settings(settings), seed=settings.seed, training=True)
@@ -340,8 +338,10 @@ def main(argv=None, callbacks=()):
     args = build_parser().parse_args(argv)
     args.callbacks = tuple(callbacks)
     from .errors import CheckpointError, DataError
+    from .signals import STOPPING
 
-    signal.signal(signal.SIGTERM, _terminate)      # a `kill` ends training like Ctrl-C: nothing half-written
+    for signum in STOPPING[1:]:                    # `kill`, a closed terminal (SIGHUP): ended like Ctrl-C, nothing
+        signal.signal(signum, _terminate)          # half-written, and `launch` or `serve` stop their processes
     signal.signal(signal.SIGINT, signal.default_int_handler)   # even when started with SIGINT ignored (`cmd &`)
     try:
         run = COMMANDS.get(args.command) or importlib.import_module(COMMAND_MODULES[args.command]).run

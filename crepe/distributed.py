@@ -18,6 +18,7 @@ The servers only sum (``update_on_kvstore=False``): every worker runs the optimi
 the learning-rate schedule applies and :mod:`crepe.optimizer_state` can save the state.
 """
 import os
+import re
 from dataclasses import dataclass
 
 from .errors import CheckpointError, UsageError
@@ -31,6 +32,11 @@ KVSTORES = ("local", "device", "dist_sync", "dist_device_sync")
 DISTRIBUTED = ("dist_sync", "dist_device_sync")
 #: What a worker process needs in its environment to join a distributed store (set by ``crepe launch``).
 ENVIRONMENT = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
+
+#: What a worker prints once it has joined the job (every process of it has then reached the scheduler), and
+#: the pattern by which ``launch`` knows it has.
+JOINED_LINE = "kvstore {name}: rank {rank} of {workers} workers, {servers} server(s)"
+JOINED = re.compile(r"^kvstore \S+: rank \d+ of \d+ workers, \d+ server\(s\)$")
 
 _STORES = {}            # one distributed store per process: creating a second one would join the job twice
 
@@ -79,7 +85,9 @@ def join(name):
     if name not in _STORES:
         import mxnet as mx
 
-        _STORES[name] = mx.kv.create(name)
+        store = _STORES[name] = mx.kv.create(name)
+        group = Group(name, store, store.rank, store.num_workers, int(os.environ["DMLC_NUM_SERVER"]))
+        print(JOINED_LINE.format(**vars(group)), flush=True)
     store = _STORES[name]
     return Group(name, store, store.rank, store.num_workers, int(os.environ["DMLC_NUM_SERVER"]))
 

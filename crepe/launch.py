@@ -18,7 +18,9 @@ scheduler here and the servers and workers on the hosts of ``--hostfile`` (dmlc'
 the form of ``dmlc_tracker.ssh``; every host needs this checkout, its virtualenv and the data at the
 same path. ``--dry-run`` prints those command lines instead of running them.
 """
+import ipaddress
 import os
+import re
 import shlex
 import socket
 import sys
@@ -32,6 +34,15 @@ __all__ = ["HELP", "add_arguments", "run", "train_command", "local_processes", "
 HELP = "train on several worker processes over MXNet's parameter server (this machine, or hosts over ssh)"
 #: Seconds to wait for an ssh host's port before calling it unreachable.
 REACH_TIMEOUT = 5.0
+#: Seconds every worker gets to join the job (``--startup-timeout``): ps-lite waits for a missing node for ever.
+STARTUP = 120.0
+#: ssh keeps asking a silent host whether it is there (every 10 s; after 3 unanswered, it gives up), so that a
+#: network partition ends the job instead of hanging it; accept-new: a changed host key still refuses.
+SSH_OPTIONS = ("-tt", "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=10",
+               "-o", "ServerAliveCountMax=3")
+#: A host file entry: a host name (RFC 1123 labels), an IPv4 address, or an IPv6 address in brackets; a port.
+HOST_ENTRY = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*))(?::(?P<port>\d{1,5}))?$")
 
 
 def _count(text):
@@ -59,6 +70,9 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=_count, help="OMP_NUM_THREADS of each worker (default for local: the "
                                                        "cores divided between the workers)")
     parser.add_argument("--timeout", type=_positive(float), help="stop every process after this many seconds")
+    parser.add_argument("--startup-timeout", type=_positive(float), default=STARTUP,
+                        help=f"stop the job, naming the processes missing, unless every worker has joined it within "
+                             f"this many seconds (default {STARTUP:g})")
     parser.add_argument("--dry-run", action="store_true", help="print the command lines, start nothing")
     parser.add_argument("train_args", nargs="...", metavar="-- train ARGS",
                         help="the training command each worker runs")
@@ -159,16 +173,44 @@ def local_processes(args, command):
     return processes
 
 
+def parse_host(entry):
+    """(host, ssh port) of a host file entry, or None if it is not ``host[:port]`` (a name, an IPv4 address,
+    or an IPv6 address in brackets).
+
+    Examples
+    --------
+    >>> parse_host("node1"), parse_host("10.0.0.2:2222"), parse_host("[fe80::1]:22")
+    (('node1', 22), ('10.0.0.2', 2222), ('fe80::1', 22))
+    >>> parse_host("-oProxyCommand=touch"), parse_host("fe80::1"), parse_host("999.1.1.1")
+    (None, None, None)
+    """
+    found = HOST_ENTRY.match(entry)
+    if found is None or not 0 < int(found["port"] or 22) < 65536:
+        return None
+    host = found["v6"] or found["name"]
+    try:
+        if found["v6"]:
+            ipaddress.IPv6Address(host)
+        elif re.fullmatch(r"[\d.]+", host):
+            ipaddress.IPv4Address(host)             # all digits and dots: an IPv4 address, or nothing
+    except ValueError:
+        return None
+    return host, int(found["port"] or 22)
+
+
 def read_hostfile(path):
     """(host, ssh port) of every line of a dmlc host file (``host[:port]``, an mpi ``slots=`` ignored).
+
+    A line that is not a host name, an IPv4 address or an IPv6 address in brackets (with an optional
+    port) is refused: it would reach ssh's command line, where ``-o...`` is an option.
 
     Examples
     --------
     >>> import tempfile
     >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-    ...     _ = f.write("node1\\nnode2:2222 slots=4\\n\\n")
+    ...     _ = f.write("node1\\nnode2:2222 slots=4\\n\\n[::1]:22\\n")
     >>> read_hostfile(f.name)
-    [('node1', 22), ('node2', 2222)]
+    [('node1', 22), ('node2', 2222), ('::1', 22)]
     >>> os.unlink(f.name)
     """
     try:
@@ -180,10 +222,11 @@ def read_hostfile(path):
         entry = line.split("slots=")[0].strip()
         if not entry:
             continue
-        host, _, port = entry.partition(":")
-        if port and not port.isdigit():
-            raise UsageError(f"{path}, line {number}: expected host or host:port, got {line.strip()!r}")
-        hosts.append((host, int(port or 22)))
+        host = parse_host(entry)
+        if host is None:
+            raise UsageError(f"{path}, line {number}: {line.strip()!r} is not a host name, an IPv4 address or an IPv6 "
+                             "address in brackets, with an optional :port")
+        hosts.append(host)
     if not hosts:
         raise UsageError(f"the host file {path} names no host")
     return hosts
@@ -203,9 +246,8 @@ def _remote(host, port, env, argv):
     exports = " ".join(f"export {key}={shlex.quote(value)};" for key, value in env.items())
     script = f"{exports} cd {shlex.quote(os.getcwd())}; exec {shlex.join(argv)}"
     # -tt: the remote process gets a terminal, so that when the supervisor stops this ssh client the
-    # remote side is hung up on too, instead of running on; accept-new: a changed host key still refuses.
-    return ["ssh", "-tt", "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", host, "-p", str(port),
-            script]
+    # remote side is hung up on too, instead of running on; "--": the host is never read as an option.
+    return ["ssh", *SSH_OPTIONS, "-p", str(port), "--", host, script]
 
 
 def ssh_processes(args, command):
@@ -247,7 +289,9 @@ def run(args):
         for process in processes:
             print(f"{process.name}: {shlex.join(process.argv)}")
         return 0
-    status, failure = supervise(processes, timeout=args.timeout)
+    from .distributed import JOINED
+
+    status, failure = supervise(processes, timeout=args.timeout, startup=args.startup_timeout, joined_line=JOINED)
     if failure:
         print(f"error: {failure}", file=sys.stderr)
     return status
