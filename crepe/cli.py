@@ -245,9 +245,9 @@ def cmd_train(args):
     from .inference import evaluate
     from .train import contexts_of, fit
 
-    (texts, labels), keep, held, test, classes = _load_training_data(args)
     settings = train_settings(args)
-    group = join(settings.kvstore)                 # a worker of several says so (its rank) as it joins
+    group = join(settings.kvstore)                 # a worker of several joins first, and says so (its rank)
+    (texts, labels), keep, held, test, classes = _load_training_data(args)
     pick = lambda rows: ([texts[i] for i in rows], labels[rows])                 # noqa: E731
     net = _prepare_network(args, settings, classes, pick(keep)[0])
     train_set = make_dataset(net, *pick(keep), transform=from_settings(settings), seed=settings.seed, training=True)
@@ -337,6 +337,7 @@ def main(argv=None, callbacks=()):
     """Run one command; ``callbacks`` are added to a ``train`` run's (tests watch training through them)."""
     args = build_parser().parse_args(argv)
     args.callbacks = tuple(callbacks)
+    from .distributed import DivergenceError
     from .errors import CheckpointError, DataError
     from .signals import STOPPING
 
@@ -354,7 +355,7 @@ def main(argv=None, callbacks=()):
     except BrokenPipeError:                        # e.g. `python -m crepe evaluate ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (UsageError, DataError, CheckpointError) as error:
+    except (UsageError, DataError, CheckpointError, DivergenceError) as error:
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)

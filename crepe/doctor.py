@@ -123,6 +123,10 @@ def run(out=print):
     shown = ("CUDA", "CUDNN", "NCCL", "MKLDNN", "OPENMP", "BLAS_OPEN", "BLAS_MKL", "F16C", "AVX", "AVX2")
     out("--  MXNet build: " + ", ".join(f"{name}{'+' if features.is_enabled(name) else '-'}"
                                        for name in shown if name in features))
+    from .distributed import NO_PARAMETER_SERVER, parameter_server_built
+
+    out("--  parameter server (several workers, `python -m crepe launch`): " +
+        ("built in" if parameter_server_built() else NO_PARAMETER_SERVER))
     gpus = list_gpus()
     if not gpus:
         out("--  no NVIDIA GPU found (nvidia-smi absent or lists none): the workshop runs on the CPU")

@@ -282,6 +282,9 @@ LAUNCHERS = {"local": local_processes, "ssh": ssh_processes}
 
 def run(args):
     """Start the job, watch it, and return 0 when every worker succeeded (1, with the reason, otherwise)."""
+    from .distributed import JOINED, require_parameter_server
+
+    require_parameter_server()
     if args.hostfile is not None and args.launcher != "ssh":
         raise UsageError("--hostfile is for --launcher ssh")
     processes = LAUNCHERS[args.launcher](args, train_command(args.train_args))
@@ -289,8 +292,6 @@ def run(args):
         for process in processes:
             print(f"{process.name}: {shlex.join(process.argv)}")
         return 0
-    from .distributed import JOINED
-
     status, failure = supervise(processes, timeout=args.timeout, startup=args.startup_timeout, joined_line=JOINED)
     if failure:
         print(f"error: {failure}", file=sys.stderr)

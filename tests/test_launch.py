@@ -349,6 +349,27 @@ def test_launch_startup_bound_is_on_by_default():
     assert args.startup_timeout == STARTUP and 0 < STARTUP <= 300
 
 
+@pytest.mark.parametrize("command", [["launch", "--workers", "2", "--dry-run", "--", "train"],
+                                     ["train", "--kvstore", "dist_sync", "--epochs", "1"]])
+def test_launch_and_dist_train_on_an_mxnet_without_parameter_server_are_one_sentence(monkeypatch, capsys, command):
+    from crepe.cli import main
+    from crepe.distributed import NO_PARAMETER_SERVER
+
+    monkeypatch.setattr("crepe.distributed.parameter_server_built", lambda: False)
+    assert main(command) == 2
+    assert capsys.readouterr().err == f"error: {NO_PARAMETER_SERVER}\n"
+
+
+def test_doctor_reports_an_mxnet_without_parameter_server(monkeypatch):
+    from crepe.distributed import NO_PARAMETER_SERVER
+    from crepe.doctor import run
+
+    monkeypatch.setattr("crepe.distributed.parameter_server_built", lambda: False)
+    lines = []
+    run(out=lines.append)
+    assert f"--  parameter server (several workers, `python -m crepe launch`): {NO_PARAMETER_SERVER}" in lines
+
+
 def thread_methods_called(source):
     """Names of the methods called on anything named like a thread in ``source``."""
     called = set()
