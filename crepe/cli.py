@@ -18,7 +18,7 @@ EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 # Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
 # ``run(args)``, and is imported only to build the parser (so it imports MXNet lazily, as this one does).
-COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve", "launch": "crepe.launch"}
+COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve", "launch": "crepe.distributed.launch"}
 
 
 def _positive(kind):
@@ -49,7 +49,7 @@ def _rate(below_one=False):
 def _add_train(commands):
     from .architectures import ARCHITECTURES, SIZES
     from .augment import WORKSHOP_TYPO_RATE, WORKSHOP_WORD_DROPOUT
-    from .distributed import KVSTORES
+    from .distributed.worker import KVSTORES
     from .families import FAMILIES, WORKSHOP_EPOCHS, ModelSpec
     from .recipes import RECIPES
     from .settings import TrainSettings
@@ -240,7 +240,7 @@ def cmd_train(args):
     """Train the network the arguments describe into its model directory, then score the test split."""
     from .augment import from_settings
     from .callbacks import ModelDirectory, console
-    from .distributed import join
+    from .distributed.worker import join
     from .families import family_of, make_dataset
     from .inference import evaluate
     from .train import contexts_of, fit
@@ -337,7 +337,7 @@ def main(argv=None, callbacks=()):
     """Run one command; ``callbacks`` are added to a ``train`` run's (tests watch training through them)."""
     args = build_parser().parse_args(argv)
     args.callbacks = tuple(callbacks)
-    from .distributed import DivergenceError
+    from .distributed.worker import DivergenceError
     from .errors import CheckpointError, DataError
     from .signals import STOPPING
 

@@ -15,7 +15,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import distributed
+from .distributed import worker as distributed
 from .families import family_of
 from .recipes import learning_rate, make_trainer, recipe_of
 from .settings import TrainSettings
@@ -73,7 +73,7 @@ class Loop:
 
 class _Permutation(gluon.data.sampler.Sampler):
     """Indices in an order fixed by a seed, so that a resumed run sees the same batches; of several
-    workers, this one's shard of that order (:func:`crepe.distributed.shard`)."""
+    workers, this one's shard of that order (:func:`crepe.distributed.worker.shard`)."""
 
     def __init__(self, length, seed, group=distributed.Group()):
         self._order = distributed.shard(np.random.RandomState(seed).permutation(length), group)

@@ -1,4 +1,4 @@
-"""One worker of tests/test_distributed.py, started by crepe.supervisor with a DMLC_* environment.
+"""One worker of tests/test_distributed.py, started by crepe.distributed.supervisor with a DMLC_* environment.
 
     python tests/distributed_worker.py OUT [diverge]
 
@@ -38,7 +38,7 @@ def tiny_run():
 
 def digest(net):
     """SHA-256 of every parameter's bytes, in name order (all 64 hex digits)."""
-    from crepe.distributed import weights_digest
+    from crepe.distributed.worker import weights_digest
 
     return weights_digest(net, digits=64)
 
@@ -60,7 +60,7 @@ def main(out, diverge=False):
         def on_epoch_end(self, loop, entry):
             digests.append(digest(loop.net))
 
-    from crepe.distributed import join
+    from crepe.distributed.worker import join
 
     rank = join("dist_sync").rank
     net, train_set = tiny_run()

@@ -286,7 +286,7 @@ def test_launch_ssh_dry_run_shows_the_command_lines(tmp_path):
                                   "999.0.0.1", "node1:99999", "user@node1"])
 def test_read_hostfile_refuses_a_line_that_is_not_a_host_naming_it(tmp_path, line):
     from crepe.errors import UsageError
-    from crepe.launch import read_hostfile
+    from crepe.distributed.launch import read_hostfile
 
     hosts = tmp_path / "hosts"
     hosts.write_text(f"node0\n{line}\n")
@@ -297,7 +297,7 @@ def test_read_hostfile_refuses_a_line_that_is_not_a_host_naming_it(tmp_path, lin
 
 
 def test_read_hostfile_reads_a_bracketed_ipv6_address_and_its_port(tmp_path):
-    from crepe.launch import read_hostfile
+    from crepe.distributed.launch import read_hostfile
 
     hosts = tmp_path / "hosts"
     hosts.write_text("[2001:db8::7]:2222\n10.1.2.3\n")
@@ -307,7 +307,7 @@ def test_read_hostfile_reads_a_bracketed_ipv6_address_and_its_port(tmp_path):
 def test_forward_takes_an_ssh_terminals_crlf_for_one_line_end():
     import io
 
-    from crepe.supervisor import _forward
+    from crepe.distributed.supervisor import _forward
 
     read, write = os.pipe()
     os.write(write, b"epoch 1: loss 0.5\r\n 3/12\r 4/12\r\ndone\r\n")
@@ -318,8 +318,8 @@ def test_forward_takes_an_ssh_terminals_crlf_for_one_line_end():
 
 
 def test_supervise_stops_a_job_whose_workers_have_not_joined_naming_them():
-    from crepe.distributed import JOINED, JOINED_LINE
-    from crepe.supervisor import Process, supervise
+    from crepe.distributed.worker import JOINED, JOINED_LINE
+    from crepe.distributed.supervisor import Process, supervise
 
     joins = f"print({JOINED_LINE.format(name='dist_sync', rank=0, workers=2, servers=1)!r}, flush=True)"
     processes = [Process("scheduler", "scheduler", [sys.executable, "-c", "import time; time.sleep(60)"], {}),
@@ -332,8 +332,8 @@ def test_supervise_stops_a_job_whose_workers_have_not_joined_naming_them():
 
 
 def test_supervise_names_every_process_when_no_worker_has_joined():
-    from crepe.distributed import JOINED
-    from crepe.supervisor import Process, supervise
+    from crepe.distributed.worker import JOINED
+    from crepe.distributed.supervisor import Process, supervise
 
     processes = [Process(name, role, [sys.executable, "-c", "import time; time.sleep(60)"], {})
                  for name, role in (("scheduler", "scheduler"), ("server 0", "server"), ("worker 0", "worker"))]
@@ -343,7 +343,7 @@ def test_supervise_names_every_process_when_no_worker_has_joined():
 
 def test_launch_startup_bound_is_on_by_default():
     from crepe.cli import build_parser
-    from crepe.launch import STARTUP
+    from crepe.distributed.launch import STARTUP
 
     args = build_parser().parse_args(["launch", "--workers", "2", "--", "train"])
     assert args.startup_timeout == STARTUP and 0 < STARTUP <= 300
@@ -353,18 +353,18 @@ def test_launch_startup_bound_is_on_by_default():
                                      ["train", "--kvstore", "dist_sync", "--epochs", "1"]])
 def test_launch_and_dist_train_on_an_mxnet_without_parameter_server_are_one_sentence(monkeypatch, capsys, command):
     from crepe.cli import main
-    from crepe.distributed import NO_PARAMETER_SERVER
+    from crepe.distributed.worker import NO_PARAMETER_SERVER
 
-    monkeypatch.setattr("crepe.distributed.parameter_server_built", lambda: False)
+    monkeypatch.setattr("crepe.distributed.worker.parameter_server_built", lambda: False)
     assert main(command) == 2
     assert capsys.readouterr().err == f"error: {NO_PARAMETER_SERVER}\n"
 
 
 def test_doctor_reports_an_mxnet_without_parameter_server(monkeypatch):
-    from crepe.distributed import NO_PARAMETER_SERVER
+    from crepe.distributed.worker import NO_PARAMETER_SERVER
     from crepe.doctor import run
 
-    monkeypatch.setattr("crepe.distributed.parameter_server_built", lambda: False)
+    monkeypatch.setattr("crepe.distributed.worker.parameter_server_built", lambda: False)
     lines = []
     run(out=lines.append)
     assert f"--  parameter server (several workers, `python -m crepe launch`): {NO_PARAMETER_SERVER}" in lines
@@ -384,17 +384,17 @@ def thread_methods_called(source):
 def test_patch_threads_gives_thread_every_method_dmlc_tracker_calls():
     import dmlc_tracker
 
-    from crepe.dmlc import patch_threads
+    from crepe.distributed.dmlc import patch_threads
 
     patch_threads()
     folder = Path(dmlc_tracker.__file__).parent
     called = set().union(*(thread_methods_called(path.read_text()) for path in folder.glob("*.py")))
     assert "join" in called                                        # the scan does see the tracker's threads
     missing = sorted(name for name in called if not hasattr(threading.Thread, name))
-    assert not missing, f"dmlc_tracker calls Thread.{missing[0]}, which crepe.dmlc.RENAMED does not provide"
+    assert not missing, f"dmlc_tracker calls Thread.{missing[0]}, which crepe.distributed.dmlc.RENAMED does not provide"
 
 
 def test_dmlc_main_runs_the_upstream_local_launcher():
     job = Job("--cluster", "local", "--num-workers", 1, "--num-servers", 1, sys.executable, "-c", "pass",
-              module="crepe.dmlc")
+              module="crepe.distributed.dmlc")
     assert job.finish(seconds=60) == 0 and not [line for line in job.errors if "isAlive" in line], job.errors

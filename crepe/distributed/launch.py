@@ -6,7 +6,7 @@
 It starts ps-lite's scheduler, the servers and the workers with the environment MXNet's own launcher
 (``dmlc_tracker``) gives them (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI`` and ``_PORT``, ``DMLC_NUM_SERVER``,
 ``DMLC_NUM_WORKER``), adds ``--kvstore dist_sync`` to ``train`` unless one is given, and watches them
-with :mod:`crepe.supervisor`: each line of output carries its process's name, only rank 0 draws a
+with :mod:`crepe.distributed.supervisor`: each line of output carries its process's name, only rank 0 draws a
 progress bar, and the first process to fail stops the rest. The processes are started here, not
 through ``dmlc_tracker.local``, because that launcher runs the scheduler inside a thread whose process
 cannot be watched or stopped, retries failed workers, and ignores ``--host-ip``.
@@ -26,7 +26,7 @@ import socket
 import sys
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 from .supervisor import Process, supervise
 
 __all__ = ["HELP", "add_arguments", "run", "train_command", "local_processes", "ssh_processes", "read_hostfile"]
@@ -56,7 +56,7 @@ def _count(text):
 
 def add_arguments(parser):
     """The ``launch`` command's options; the ``train`` command line follows ``--``."""
-    from .cli import _positive
+    from ..cli import _positive
 
     parser.add_argument("--workers", type=_count, required=True, help="worker processes (each trains a shard)")
     parser.add_argument("--servers", type=_count, default=1, help="parameter servers that sum the gradients (1)")
@@ -94,7 +94,7 @@ def train_command(words):
     ...
     crepe.errors.UsageError: --kvstore device trains each worker alone; launch needs dist_sync or dist_device_sync
     """
-    from .distributed import DISTRIBUTED
+    from .worker import DISTRIBUTED
 
     words = list(words[1:] if words[:1] == ["--"] else words)
     if words[:1] != ["train"]:
@@ -282,7 +282,7 @@ LAUNCHERS = {"local": local_processes, "ssh": ssh_processes}
 
 def run(args):
     """Start the job, watch it, and return 0 when every worker succeeded (1, with the reason, otherwise)."""
-    from .distributed import JOINED, require_parameter_server
+    from .worker import JOINED, require_parameter_server
 
     require_parameter_server()
     if args.hostfile is not None and args.launcher != "ssh":

@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import CheckpointError, UsageError
+from ..errors import CheckpointError, UsageError
 
 __all__ = ["KVSTORES", "DISTRIBUTED", "Group", "join", "worker_batch", "check_rows", "shard", "synchronise",
            "step_rows", "barrier", "gather", "check_agreement", "anyone", "DivergenceError", "record", "check_resume",
