@@ -94,7 +94,13 @@ def _throughput(ctx, batch=16, repeat=3):
 
 
 def parameter_server_line():
-    """Whether this MXNet can train on several workers (``launch``), as a report line."""
+    """Whether this MXNet can train on several workers (``launch``), as a report line.
+
+    Examples
+    --------
+    >>> parameter_server_line().startswith("--  parameter server (several workers")
+    True
+    """
     from .distributed.worker import NO_PARAMETER_SERVER, parameter_server_built
 
     return "--  parameter server (several workers, `python -m crepe launch`): " + \

@@ -49,6 +49,7 @@ GATHER_KEY = 999_983
 GATHER_WIDTH = 4
 
 _STORES = {}            # one distributed store per process: creating a second one would join the job twice
+_GATHERING = set()      # the stores whose GATHER_KEY is initialised
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,13 @@ NO_PARAMETER_SERVER = ("this MXNet was built without a parameter server (its DIS
 
 
 def parameter_server_built():
-    """Whether this MXNet was built with ps-lite, its parameter server (the DIST_KVSTORE feature)."""
+    """Whether this MXNet was built with ps-lite, its parameter server (the DIST_KVSTORE feature).
+
+    Examples
+    --------
+    >>> parameter_server_built() in (True, False)
+    True
+    """
     import mxnet as mx
 
     return mx.runtime.Features().is_enabled("DIST_KVSTORE")
@@ -222,9 +229,9 @@ def gather(group, row):
     import numpy as np
 
     shape = (group.workers, GATHER_WIDTH)
-    if (group.name, "gather") not in _STORES:
+    if group.name not in _GATHERING:
         group.store.init(GATHER_KEY, mx.nd.zeros(shape))           # rank 0's zeros, then a barrier
-        _STORES[group.name, "gather"] = True
+        _GATHERING.add(group.name)
     table = np.zeros(shape, np.float32)
     table[group.rank] = row
     total = mx.nd.zeros(shape)
@@ -258,7 +265,12 @@ def disagreeing(table):
 
 def check_agreement(net, group, epoch):
     """Raise :class:`DivergenceError`, naming the ranks, unless every worker holds the same weights after
-    ``epoch`` (compared through the store, by digest); nothing to compare in one process."""
+    ``epoch`` (compared through the store, by digest); nothing to compare in one process.
+
+    Examples
+    --------
+    >>> check_agreement(None, Group(), 1)          # one process: nothing to compare
+    """
     if not group.distributed:
         return
     table = gather(group, [*digest_pieces(weights_digest(net)), 0])
@@ -271,7 +283,13 @@ def check_agreement(net, group, epoch):
 
 
 def anyone(group, flag):
-    """Whether ``flag`` is true on any worker (``flag`` itself in one process)."""
+    """Whether ``flag`` is true on any worker (``flag`` itself in one process); every worker must ask.
+
+    Examples
+    --------
+    >>> anyone(Group(), 1), anyone(Group(), 0)
+    (True, False)
+    """
     if not group.distributed:
         return bool(flag)
     return bool(gather(group, [0, 0, 0, float(bool(flag))])[:, 3].any())
