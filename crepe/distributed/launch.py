@@ -6,17 +6,22 @@
 It starts ps-lite's scheduler, the servers and the workers with the environment MXNet's own launcher
 (``dmlc_tracker``) gives them (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI`` and ``_PORT``, ``DMLC_NUM_SERVER``,
 ``DMLC_NUM_WORKER``), adds ``--kvstore dist_sync`` to ``train`` unless one is given, and watches them
-with :mod:`crepe.distributed.supervisor`: each line of output carries its process's name, only rank 0 draws a
-progress bar, and the first process to fail stops the rest. The processes are started here, not
+with :mod:`crepe.distributed.supervisor`: each line of output carries its process's name, only rank 0
+draws a progress bar, the first process to fail stops the rest, and so does a worker that has not joined
+within ``--startup-timeout`` seconds. The processes are started here, not
 through ``dmlc_tracker.local``, because that launcher runs the scheduler inside a thread whose process
 cannot be watched or stopped, retries failed workers, and ignores ``--host-ip``.
 
 ``local`` runs everything on this machine over the loopback interface, and gives each worker an equal
 share of the cores (``OMP_NUM_THREADS``, which MXNet reads once, when it loads). ``ssh`` runs the
 scheduler here and the servers and workers on the hosts of ``--hostfile`` (dmlc's format: one
-``host[:port]`` a line), in turn, each with ``ssh HOST 'export ...; cd DIR; python -m crepe ...'``,
-the form of ``dmlc_tracker.ssh``; every host needs this checkout, its virtualenv and the data at the
-same path. ``--dry-run`` prints those command lines instead of running them.
+``host[:port]`` a line, the host a name, an IPv4 address or an IPv6 address in brackets), in turn,
+each with ``ssh HOST 'export ...; cd DIR; python -m crepe ...'``, the form of ``dmlc_tracker.ssh``;
+every host needs this checkout, its virtualenv and the data at the same path. ``--dry-run`` prints
+those command lines instead of running them.
+
+Ranks: on 127.0.0.1 worker ``i`` has rank ``i`` (see :func:`_node_ports`); over ssh ps-lite orders the
+processes by address, so the ranks need not follow the ``worker i`` names. Each worker prints its own.
 """
 import ipaddress
 import os

@@ -5,8 +5,11 @@ the servers and the scheduler for its messages, and none of them says anything (
 did not report the dead node, tried with mxnet 1.9.1). :func:`supervise` therefore watches every
 process it started, and as soon as one fails (or a non-worker ends before the workers have) it stops
 the others, each by its process group (its own session: the DataLoader workers it forked go with it),
-politely (SIGTERM) and then for sure (SIGKILL) a few seconds later. Ctrl-C and ``kill`` of the
-supervisor stop them the same way.
+politely (SIGTERM) and then for sure (SIGKILL) a few seconds later. Ctrl-C, ``kill`` and a closed
+terminal (SIGHUP) stop them the same way, and each runs through :func:`crepe.processes.lifeline`, so
+that a ``kill -9`` of the supervisor takes them with it. ps-lite also waits for ever for a process that
+never joins: a job whose workers have not all said they joined within ``startup`` seconds is stopped,
+naming the ones missing.
 """
 import os
 import subprocess
