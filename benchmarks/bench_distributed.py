@@ -8,7 +8,7 @@ best round of each counts: other work shares this machine):
 
 - **one process** with every core (``OMP_NUM_THREADS`` = the cores), the whole batch per step;
 - **2 workers** with one core each and 1 server, over 127.0.0.1 (``kvstore=dist_sync``, started as
-  ``python -m crepe launch`` starts them: crepe.launch.local_processes, crepe.supervisor), half the
+  ``python -m crepe launch`` starts them: crepe.distributed.launch.local_processes, crepe.distributed.supervisor), half the
   batch each. Every worker pushes its gradients and pulls their sum (``update_on_kvstore=False``).
 
 Each step is timed in three parts, with ``nd.waitall()`` after each so that MXNet's asynchronous
@@ -58,7 +58,7 @@ def worker(batch, steps, out):
     import numpy as np
     from mxnet import autograd, gluon
 
-    from crepe import distributed
+    from crepe.distributed import worker as distributed
     from crepe.model import Crepe
     from crepe.recipes import RECIPES, make_trainer
 
@@ -110,8 +110,8 @@ def run_single(batch, steps, cores):
 
 
 def run_workers(batch, steps, workers=2):
-    from crepe.launch import local_processes
-    from crepe.supervisor import supervise
+    from crepe.distributed.launch import local_processes
+    from crepe.distributed.supervisor import supervise
 
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, __file__, "--worker", f"{folder}/worker-{{}}.json", "--batch", str(batch),
@@ -175,8 +175,8 @@ def assumptions(compute, param_bytes, rows):
             "per machine, the keys spread evenly over them, so that each machine's link carries "
             f"2 x {param_bytes / 1e6:.2f} MB x (N-1)/N each way per step (full duplex); "
             f"{LINK_EFFICIENCY:.0%} of the line rate reached; {LATENCY * 1e3:.1f} ms of round trips per step; "
-            "no overlap of communication with computation (Gluon's Trainer pushes after the whole backward "
-            "pass); the same rows per machine at any size (weak scaling: the global batch grows with the machines); "
+            "no overlap of communication with computation (conservative: MXNet's engine is asynchronous and "
+            "the Trainer pushes with priorities, so that sending overlaps the backward pass); the same rows per machine at any size (weak scaling: the global batch grows with the machines); "
             "no stragglers.")
 
 

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoint, distributed
+from . import checkpoint
+from .distributed import worker as distributed
 from .errors import CheckpointError
 from .optimizer_state import load_optimizer
 
@@ -138,7 +139,7 @@ class ProgressBar(Callback):
 
 class EpochLog(Callback):
     """One line per epoch: loss, accuracies and speed; of several workers, also a digest of the weights,
-    the same on every worker whose weights agree (:func:`crepe.distributed.weights_digest`)."""
+    the same on every worker whose weights agree (:func:`crepe.distributed.worker.weights_digest`)."""
 
     def __init__(self, log=print):
         self.log = log
@@ -220,7 +221,7 @@ class ModelDirectory(Callback):
         and the validation fraction).
     log : callable
 
-    Of several workers (:mod:`crepe.distributed`) only rank 0 writes, after every worker has finished
+    Of several workers (:mod:`crepe.distributed.worker`) only rank 0 writes, after every worker has finished
     the epoch; every worker reads the directory to resume, so on several machines it is on a shared
     file system (or copied to each before ``--resume``).
     """

@@ -18,7 +18,7 @@ EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 # Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
 # ``run(args)``, and is imported only to build the parser (so it imports MXNet lazily, as this one does).
-COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve", "launch": "crepe.launch"}
+COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve", "launch": "crepe.distributed.launch"}
 
 
 def _positive(kind):
@@ -49,7 +49,7 @@ def _rate(below_one=False):
 def _add_train(commands):
     from .architectures import ARCHITECTURES, SIZES
     from .augment import WORKSHOP_TYPO_RATE, WORKSHOP_WORD_DROPOUT
-    from .distributed import KVSTORES
+    from .distributed.worker import KVSTORES
     from .families import FAMILIES, WORKSHOP_EPOCHS, ModelSpec
     from .recipes import RECIPES
     from .settings import TrainSettings
@@ -240,16 +240,14 @@ def cmd_train(args):
     """Train the network the arguments describe into its model directory, then score the test split."""
     from .augment import from_settings
     from .callbacks import ModelDirectory, console
-    from .distributed import join
+    from .distributed.worker import join
     from .families import family_of, make_dataset
     from .inference import evaluate
     from .train import contexts_of, fit
 
-    (texts, labels), keep, held, test, classes = _load_training_data(args)
     settings = train_settings(args)
-    group = join(settings.kvstore)
-    if group.distributed:
-        print(f"kvstore {group.name}: rank {group.rank} of {group.workers} workers, {group.servers} server(s)")
+    group = join(settings.kvstore)                 # a worker of several joins first, and says so (its rank)
+    (texts, labels), keep, held, test, classes = _load_training_data(args)
     pick = lambda rows: ([texts[i] for i in rows], labels[rows])                 # noqa: E731
     net = _prepare_network(args, settings, classes, pick(keep)[0])
     train_set = make_dataset(net, *pick(keep), transform=from_settings(settings), seed=settings.seed, training=True)
@@ -339,9 +337,12 @@ def main(argv=None, callbacks=()):
     """Run one command; ``callbacks`` are added to a ``train`` run's (tests watch training through them)."""
     args = build_parser().parse_args(argv)
     args.callbacks = tuple(callbacks)
+    from .distributed.worker import DivergenceError
     from .errors import CheckpointError, DataError
+    from .signals import STOPPING
 
-    signal.signal(signal.SIGTERM, _terminate)      # a `kill` ends training like Ctrl-C: nothing half-written
+    for signum in STOPPING[1:]:                    # `kill`, a closed terminal (SIGHUP): ended like Ctrl-C, nothing
+        signal.signal(signum, _terminate)          # half-written, and `launch` or `serve` stop their processes
     signal.signal(signal.SIGINT, signal.default_int_handler)   # even when started with SIGINT ignored (`cmd &`)
     try:
         run = COMMANDS.get(args.command) or importlib.import_module(COMMAND_MODULES[args.command]).run
@@ -354,7 +355,7 @@ def main(argv=None, callbacks=()):
     except BrokenPipeError:                        # e.g. `python -m crepe evaluate ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (UsageError, DataError, CheckpointError) as error:
+    except (UsageError, DataError, CheckpointError, DivergenceError) as error:
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)

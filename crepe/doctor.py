@@ -93,6 +93,20 @@ def _throughput(ctx, batch=16, repeat=3):
     return batch * repeat / (time.perf_counter() - start)
 
 
+def parameter_server_line():
+    """Whether this MXNet can train on several workers (``launch``), as a report line.
+
+    Examples
+    --------
+    >>> parameter_server_line().startswith("--  parameter server (several workers")
+    True
+    """
+    from .distributed.worker import NO_PARAMETER_SERVER, parameter_server_built
+
+    return "--  parameter server (several workers, `python -m crepe launch`): " + \
+        ("built in" if parameter_server_built() else NO_PARAMETER_SERVER)
+
+
 def run(out=print):
     """Print the report; return 0 if nothing is wrong, 1 otherwise."""
     problems = 0
@@ -123,6 +137,7 @@ def run(out=print):
     shown = ("CUDA", "CUDNN", "NCCL", "MKLDNN", "OPENMP", "BLAS_OPEN", "BLAS_MKL", "F16C", "AVX", "AVX2")
     out("--  MXNet build: " + ", ".join(f"{name}{'+' if features.is_enabled(name) else '-'}"
                                        for name in shown if name in features))
+    out(parameter_server_line())
     gpus = list_gpus()
     if not gpus:
         out("--  no NVIDIA GPU found (nvidia-smi absent or lists none): the workshop runs on the CPU")

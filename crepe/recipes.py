@@ -63,7 +63,7 @@ def make_trainer(params, recipe, lr, contexts, kvstore="device"):
     """A Gluon ``Trainer`` over ``params`` for ``recipe`` at base rate ``lr``.
 
     With several contexts the gradients are summed on a ``kvstore`` of that name (``device`` or
-    ``local``); a distributed store (an ``mx.kv.KVStore`` from :func:`crepe.distributed.join`) sums
+    ``local``); a distributed store (an ``mx.kv.KVStore`` from :func:`crepe.distributed.worker.join`) sums
     them across worker processes whatever the contexts. Updates always run on the workers
     (``update_on_kvstore=False``), so that the optimiser state stays where :mod:`crepe.optimizer_state`
     can save it, and the learning-rate schedule reaches the optimiser.

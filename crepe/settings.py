@@ -55,7 +55,7 @@ class TrainSettings:
     amp : bool
         Mixed precision (float16 with loss scaling), on GPUs only.
     kvstore : str
-        Where gradients are summed (:data:`crepe.distributed.KVSTORES`): ``device`` or ``local`` across
+        Where gradients are summed (:data:`crepe.distributed.worker.KVSTORES`): ``device`` or ``local`` across
         one process's contexts, ``dist_sync`` or ``dist_device_sync`` across the worker processes of a
         job started by ``python -m crepe launch``. ``batch_size`` is then the global batch, split
         between the workers. A resume needs the same number of workers, whatever the store.

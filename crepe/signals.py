@@ -1,7 +1,7 @@
 """Signals around the two moments that must not be cut: a checkpoint commit and forking workers.
 
-Ctrl-C (SIGINT) and ``kill`` (SIGTERM) end training like an exception, never in the middle of a
-commit (:func:`deferred_signals`). DataLoader workers are forked with default handling
+Ctrl-C (SIGINT), ``kill`` (SIGTERM) and a closed terminal (SIGHUP) end training like an exception, never
+in the middle of a commit (:func:`deferred_signals`). DataLoader workers are forked with default handling
 (:func:`plain_signals`), so that they inherit none of the parent's handlers.
 """
 import contextlib
@@ -11,8 +11,8 @@ import threading
 
 __all__ = ["deferred_signals", "plain_signals"]
 
-#: The signals that stop training.
-STOPPING = (signal.SIGINT, signal.SIGTERM)
+#: The signals that stop training (SIGHUP: the terminal closed; not on Windows).
+STOPPING = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
 
 
 def _in_main_thread():
@@ -21,7 +21,7 @@ def _in_main_thread():
 
 @contextlib.contextmanager
 def deferred_signals():
-    """Hold SIGINT and SIGTERM back inside the block; act on them (KeyboardInterrupt) when it ends.
+    """Hold the stopping signals back inside the block; act on them (KeyboardInterrupt) when it ends.
 
     Outside the main thread signals cannot be handled, and the block simply runs.
 
@@ -49,7 +49,7 @@ def deferred_signals():
 def plain_signals():
     """Default signal handling while DataLoader workers are forked, so that they inherit none of ours.
 
-    A worker then ignores Ctrl-C (the parent handles it and ends the pool) and dies on SIGTERM.
+    A worker then ignores Ctrl-C (the parent handles it and ends the pool) and dies on SIGTERM or SIGHUP.
 
     Examples
     --------
@@ -61,7 +61,7 @@ def plain_signals():
         yield
         return
     previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+                **{signum: signal.signal(signum, signal.SIG_DFL) for signum in STOPPING[1:]}}
     try:
         yield
     finally:

@@ -15,7 +15,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import distributed
+from .distributed import worker as distributed
 from .families import family_of
 from .recipes import learning_rate, make_trainer, recipe_of
 from .settings import TrainSettings
@@ -73,7 +73,7 @@ class Loop:
 
 class _Permutation(gluon.data.sampler.Sampler):
     """Indices in an order fixed by a seed, so that a resumed run sees the same batches; of several
-    workers, this one's shard of that order (:func:`crepe.distributed.shard`)."""
+    workers, this one's shard of that order (:func:`crepe.distributed.worker.shard`)."""
 
     def __init__(self, length, seed, group=distributed.Group()):
         self._order = distributed.shard(np.random.RandomState(seed).permutation(length), group)
@@ -101,10 +101,22 @@ def contexts_of(net):
         raise ValueError("initialise the network before training it: net.initialize(ctx=crepe.get_ctx())") from None
 
 
+#: Where a callback may end a run of several workers: at the end of an epoch, where they agree to stop together.
+#: Elsewhere it would end one worker's loop and leave the others waiting for its gradients.
+STOPPING_MOMENTS = ("on_epoch_end",)
+
+
 def _notify(loop, callbacks, moment, *arguments):
-    """Call ``moment`` on every callback, in order."""
+    """Call ``moment`` on every callback, in order; on several workers, refuse a callback that would end
+    this worker's run alone (:data:`STOPPING_MOMENTS`)."""
     for callback in callbacks:
+        before = (loop.stop, loop.total_steps)
         getattr(callback, moment)(loop, *arguments)
+        changed = before != (loop.stop, loop.total_steps)
+        if changed and loop.group.distributed and (moment not in STOPPING_MOMENTS or before[1] != loop.total_steps):
+            raise ValueError(f"{type(callback).__name__}.{moment} ended or shortened the run of worker "
+                             f"{loop.group.rank} alone, which would leave the other workers waiting; with several "
+                             "workers a callback may only set loop.stop, and only in on_epoch_end")
 
 
 def train_step(net, trainer, loss_fn, data, label, contexts, amp=False, before_update=None):
@@ -200,6 +212,7 @@ def _start(net, train_set, val_set, settings):
     contexts = contexts_of(net)
     group = distributed.join(settings.kvstore)
     distributed.worker_batch(settings.batch_size, group)                 # refused early if it does not split
+    distributed.check_rows(len(train_set), settings.batch_size, group)   # or if the workers' batches would differ
     if group.distributed and settings.time_budget:
         raise ValueError("a time budget ends each worker after its own steps, which would leave the others "
                          "waiting; give distributed runs a number of epochs or --max-batches instead")
@@ -253,9 +266,11 @@ def fit(net, train_set, val_set=None, settings=None, callbacks=None, loss=None):
     try:
         while loop.epoch < loop.settings.epochs and loop.step < loop.total_steps and not loop.stop:
             entry = _run_epoch(loop, train_set, loss_fn, callbacks)
+            distributed.check_agreement(loop.net, loop.group, loop.epoch + 1)     # before anything is saved
             loop.history.append(entry)
             _notify(loop, callbacks, "on_epoch_end", entry)
             loop.epoch += 1
+            loop.stop = distributed.anyone(loop.group, loop.stop)          # one worker's stop stops them all
     except KeyboardInterrupt:
         _notify(loop, callbacks, "on_interrupt")
         raise

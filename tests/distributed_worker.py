@@ -1,11 +1,12 @@
-"""One worker of tests/test_distributed.py, started by crepe.supervisor with a DMLC_* environment.
+"""One worker of tests/test_distributed.py, started by crepe.distributed.supervisor with a DMLC_* environment.
 
-    python tests/distributed_worker.py OUT
+    python tests/distributed_worker.py OUT [diverge]
 
 Trains the tiny network of :func:`tiny_run` with ``kvstore=dist_sync`` into ``OUT/pid-<pid>`` (a
 model directory that only rank 0 should write), and writes ``OUT/digests-<pid>.json``: this worker's
 rank and the SHA-256 of its parameters after every epoch. Every worker but rank 0 first adds noise to
-its initial weights: only rank 0's broadcast before the first step can make the workers agree.
+its initial weights: only rank 0's broadcast before the first step can make the workers agree. With
+``diverge``, rank 1 nudges its weights as epoch 2 begins, which the workers' comparison must catch.
 """
 import json
 import os
@@ -37,12 +38,12 @@ def tiny_run():
 
 def digest(net):
     """SHA-256 of every parameter's bytes, in name order (all 64 hex digits)."""
-    from crepe.distributed import weights_digest
+    from crepe.distributed.worker import weights_digest
 
     return weights_digest(net, digits=64)
 
 
-def main(out):
+def main(out, diverge=False):
     from crepe.callbacks import Callback, ModelDirectory
     from crepe.settings import TrainSettings
     from crepe.train import fit
@@ -51,10 +52,15 @@ def main(out):
     digests = []
 
     class Digests(Callback):
+        def on_epoch_begin(self, loop):
+            if diverge and loop.group.rank == 1 and loop.epoch == 1:
+                for param in loop.net.collect_params().values():
+                    param.set_data(param.data() + 0.001)
+
         def on_epoch_end(self, loop, entry):
             digests.append(digest(loop.net))
 
-    from crepe.distributed import join
+    from crepe.distributed.worker import join
 
     rank = join("dist_sync").rank
     net, train_set = tiny_run()
@@ -68,4 +74,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], diverge=sys.argv[2:] == ["diverge"])

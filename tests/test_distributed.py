@@ -1,5 +1,5 @@
 """Data-parallel training on MXNet's parameter server, on this machine: 2 workers and 1 server over
-127.0.0.1, started and stopped by crepe.supervisor (every process by its id, the job bounded in time).
+127.0.0.1, started and stopped by crepe.distributed.supervisor (every process by its id, the job bounded in time).
 
 One job of tests/distributed_worker.py trains a tiny Crepe for 2 epochs of 3 steps; the tests read
 what it left: the weights of rank 0's model directory, each worker's digests after every epoch.
@@ -21,17 +21,23 @@ WORKER = Path(__file__).with_name("distributed_worker.py")
 JOB_TIMEOUT = 150
 
 
-@pytest.fixture(scope="module")
-def job(tmp_path_factory):
-    from crepe.launch import local_processes
-    from crepe.supervisor import supervise
+def run_job(out, *extra):
+    """(status, failure, output, processes) of a 2-worker job of tests/distributed_worker.py into ``out``."""
+    from crepe.distributed.launch import local_processes
+    from crepe.distributed.supervisor import supervise
 
-    out = tmp_path_factory.mktemp("job")
     processes = local_processes(SimpleNamespace(workers=2, servers=1, port=None, threads=1),
-                                [sys.executable, str(WORKER), str(out)])
+                                [sys.executable, str(WORKER), str(out), *extra])
     log = io.StringIO()
     status, failure = supervise(processes, timeout=JOB_TIMEOUT, out=log)
-    assert (status, failure) == (0, None), log.getvalue()[-3000:]
+    return status, failure, log.getvalue(), processes
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    out = tmp_path_factory.mktemp("job")
+    status, failure, log, processes = run_job(out)
+    assert (status, failure) == (0, None), log[-3000:]
     workers = [json.loads(path.read_text()) | {"pid": int(path.stem.split("-")[1])}
                for path in out.glob("digests-*.json")]
     return SimpleNamespace(out=out, workers=sorted(workers, key=lambda w: w["rank"]), processes=processes)
@@ -88,8 +94,51 @@ def test_model_directory_resume_with_another_worker_count_names_both(job):
         quiet_fit(net, train_set, out_dir=rank0_directory(job), resume=True, **{**SETTINGS, "epochs": 3})
 
 
+def test_fit_workers_whose_weights_differ_stop_the_job_naming_the_rank(tmp_path):
+    status, failure, log, processes = run_job(tmp_path, "diverge")
+    assert status == 1 and failure.startswith("worker "), log[-3000:]
+    assert "the workers' weights differ after epoch 2: rank 1 disagrees with rank 0" in log, log[-3000:]
+    assert not list(tmp_path.glob("digests-*.json"))                # no worker finished its run
+
+
+def test_fit_callback_stopping_one_worker_mid_epoch_is_refused(monkeypatch):
+    from crepe.callbacks import Callback
+    from crepe.distributed.worker import Group
+    from crepe.train import _notify
+
+    class Impatient(Callback):
+        def on_step_end(self, loop, loss_sum, correct):
+            loop.stop = True
+
+    loop = SimpleNamespace(stop=False, total_steps=10, group=Group("dist_sync", object(), 1, 2, 1))
+    with pytest.raises(ValueError, match="Impatient.on_step_end ended or shortened the run of worker 1 alone"):
+        _notify(loop, [Impatient()], "on_step_end", None, None)
+
+
+def test_fit_stop_at_an_epoch_end_on_one_worker_stops_every_worker(monkeypatch):
+    import numpy as np
+
+    from crepe.distributed.worker import Group, anyone
+
+    group = Group("dist_sync", object(), 0, 2, 1)
+    monkeypatch.setattr("crepe.distributed.worker.gather", lambda group, row: np.array([row, [0, 0, 0, 1]], np.float32))
+    assert anyone(group, False) is True                             # rank 1 asked to stop: rank 0 stops too
+
+
+def test_fit_training_set_smaller_than_the_global_batch_is_refused(monkeypatch):
+    from crepe.distributed.worker import Group
+    from crepe.settings import TrainSettings
+    from crepe.train import _start
+    from tests.distributed_worker import tiny_run
+
+    monkeypatch.setattr("crepe.distributed.worker.join", lambda name: Group(name, object(), 0, 2, 1))
+    net, train_set = tiny_run()
+    with pytest.raises(UsageError, match="the training set has 256 rows, fewer than the global batch of 512"):
+        _start(net, train_set, None, TrainSettings(kvstore="dist_sync", batch_size=512))
+
+
 def test_join_outside_a_launched_job_says_how_to_launch(monkeypatch):
-    from crepe.distributed import ENVIRONMENT, join
+    from crepe.distributed.worker import ENVIRONMENT, join
 
     for key in ENVIRONMENT:
         monkeypatch.delenv(key, raising=False)
@@ -98,12 +147,12 @@ def test_join_outside_a_launched_job_says_how_to_launch(monkeypatch):
 
 
 def test_fit_time_budget_is_refused_for_distributed_runs(monkeypatch):
-    from crepe.distributed import Group
+    from crepe.distributed.worker import Group
     from crepe.settings import TrainSettings
     from crepe.train import _start
     from tests.distributed_worker import tiny_run
 
-    monkeypatch.setattr("crepe.distributed.join", lambda name: Group(name, object(), 0, 2, 1))
+    monkeypatch.setattr("crepe.distributed.worker.join", lambda name: Group(name, object(), 0, 2, 1))
     net, train_set = tiny_run()
     with pytest.raises(ValueError, match="time budget"):
         _start(net, train_set, None, TrainSettings(kvstore="dist_sync", time_budget=5))

@@ -72,7 +72,7 @@ def wait_for_position(path, wanted, process, limit=240):
     raise AssertionError(f"fit never reported position {wanted}")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_mid_epoch_keeps_the_last_epoch_and_resume_continues(csv_data, tmp_path, signum):
     out, position = tmp_path / "model", tmp_path / "position"
     process = start_training(csv_data, out, "--epochs", "3", progress_file=position)

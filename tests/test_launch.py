@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import require
+from tests.helpers import free_port, require
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds any one command of these tests may run before it is stopped (and the test fails).
@@ -153,6 +153,74 @@ def test_launch_ctrl_c_stops_every_process(tmp_path):
     assert running(job.pids()) == []
 
 
+def job_members(job):
+    """(pid, name) of every live process in the groups of the job's processes: each process leads a group of
+    its own, and what it forked (DataLoader workers) is in its group. Zombies count as gone."""
+    groups = set(job.pids().values())
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:                                             # ended meanwhile
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[2]) in groups:           # state, ppid, pgrp
+            members.append((int(stat.parent.name), name))
+    return members
+
+
+def port_free(port):
+    """Whether nothing listens on ``port`` (connections of the ended job waiting out TIME_WAIT do not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def gone_within(job, port, seconds):
+    """Whether every process of the job has ended and its scheduler's port is free within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not job_members(job) and port_free(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def started_epoch_2(tmp_path):
+    """A 2-worker job (scheduler port known) once rank 0 has committed epoch 1, and the port."""
+    require(sys.platform == "linux", "the launcher's processes die with it on Linux only (prctl)")
+    port = free_port()
+    job = Job("launch", "--workers", 2, "--servers", 1, "--port", port, "--timeout", BOUND, "--", *TRAIN,
+              "--out", tmp_path / "model")
+    job.wait_for(r"epoch 1: .*validation accuracy")
+    assert len(job_members(job)) >= 4
+    return job, port
+
+
+def test_launch_hangup_stops_every_process(tmp_path):
+    job, port = started_epoch_2(tmp_path)
+    try:
+        job.popen.send_signal(signal.SIGHUP)                       # the terminal closed
+        assert job.finish(seconds=10) == 130                       # stopped as by Ctrl-C, not killed by SIGHUP
+        assert gone_within(job, port, 10), job_members(job)
+    finally:
+        job.stop()
+
+
+def test_launch_killed_leaves_no_process_and_frees_its_port(tmp_path):
+    job, port = started_epoch_2(tmp_path)
+    try:
+        os.kill(job.popen.pid, signal.SIGKILL)                     # no handler runs: only the lifelines act
+        assert job.finish(seconds=10) == -signal.SIGKILL
+        assert gone_within(job, port, 10), job_members(job)
+    finally:
+        job.stop()
+
+
 def test_launch_port_in_use_is_one_sentence():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -205,12 +273,101 @@ def test_launch_ssh_dry_run_shows_the_command_lines(tmp_path):
     assert job.finish(seconds=60) == 0
     lines = dict(line.split(": ", 1) for line in job.lines)
     assert lines["scheduler"].endswith("-c 'import mxnet'")
-    assert " node1 -p 22 " in lines["server 0"] and "export DMLC_ROLE=server;" in lines["server 0"]
-    assert " node2 -p 2222 " in lines["worker 0"] and " node1 -p 22 " in lines["worker 1"]
+    assert " -p 22 -- node1 " in lines["server 0"] and "export DMLC_ROLE=server;" in lines["server 0"]
+    assert " -p 2222 -- node2 " in lines["worker 0"] and " -p 22 -- node1 " in lines["worker 1"]
     for name in ("server 0", "worker 0", "worker 1"):
-        assert lines[name].startswith("ssh -tt -o StrictHostKeyChecking=accept-new -o BatchMode=yes ")
+        assert lines[name].startswith("ssh -tt -o StrictHostKeyChecking=accept-new -o BatchMode=yes -o "
+                                      "ServerAliveInterval=10 -o ServerAliveCountMax=3 ")
         assert "export DMLC_PS_ROOT_URI=10.0.0.1; export DMLC_PS_ROOT_PORT=9100;" in lines[name]
     assert "-m crepe train --dataset sample" in lines["worker 0"] and "--kvstore dist_sync" in lines["worker 0"]
+
+
+@pytest.mark.parametrize("line", ["-oProxyCommand=touch /tmp/owned", "node1 -p 22", "fe80::1", "[fe80::zz]:22",
+                                  "999.0.0.1", "node1:99999", "user@node1"])
+def test_read_hostfile_refuses_a_line_that_is_not_a_host_naming_it(tmp_path, line):
+    from crepe.errors import UsageError
+    from crepe.distributed.launch import read_hostfile
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"node0\n{line}\n")
+    with pytest.raises(UsageError) as refused:
+        read_hostfile(hosts)
+    assert str(refused.value) == (f"{hosts}, line 2: {line!r} is not a host name, an IPv4 address or an IPv6 address "
+                                  "in brackets, with an optional :port")
+
+
+def test_read_hostfile_reads_a_bracketed_ipv6_address_and_its_port(tmp_path):
+    from crepe.distributed.launch import read_hostfile
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("[2001:db8::7]:2222\n10.1.2.3\n")
+    assert read_hostfile(hosts) == [("2001:db8::7", 2222), ("10.1.2.3", 22)]
+
+
+def test_forward_takes_an_ssh_terminals_crlf_for_one_line_end():
+    import io
+
+    from crepe.distributed.supervisor import _forward
+
+    read, write = os.pipe()
+    os.write(write, b"epoch 1: loss 0.5\r\n 3/12\r 4/12\r\ndone\r\n")
+    os.close(write)
+    out = io.StringIO()
+    _forward(os.fdopen(read, "rb"), "[worker 0] ", out)
+    assert out.getvalue() == "[worker 0] epoch 1: loss 0.5\n[worker 0]  3/12\r[worker 0]  4/12\n[worker 0] done\n"
+
+
+def test_supervise_stops_a_job_whose_workers_have_not_joined_naming_them():
+    from crepe.distributed.worker import JOINED, JOINED_LINE
+    from crepe.distributed.supervisor import Process, supervise
+
+    joins = f"print({JOINED_LINE.format(name='dist_sync', rank=0, workers=2, servers=1)!r}, flush=True)"
+    processes = [Process("scheduler", "scheduler", [sys.executable, "-c", "import time; time.sleep(60)"], {}),
+                 Process("worker 0", "worker", [sys.executable, "-c", f"{joins}; import time; time.sleep(60)"], {}),
+                 Process("worker 1", "worker", [sys.executable, "-c", "import time; time.sleep(60)"], {})]
+    began = time.monotonic()
+    status, failure = supervise(processes, timeout=30, out=open(os.devnull, "w"), startup=3, joined_line=JOINED)
+    assert (status, failure.split(" had not joined")[0]) == (1, "worker 1") and time.monotonic() - began < 15
+    assert all(p.popen.returncode is not None for p in processes)
+
+
+def test_supervise_names_every_process_when_no_worker_has_joined():
+    from crepe.distributed.worker import JOINED
+    from crepe.distributed.supervisor import Process, supervise
+
+    processes = [Process(name, role, [sys.executable, "-c", "import time; time.sleep(60)"], {})
+                 for name, role in (("scheduler", "scheduler"), ("server 0", "server"), ("worker 0", "worker"))]
+    status, failure = supervise(processes, timeout=30, out=open(os.devnull, "w"), startup=2, joined_line=JOINED)
+    assert failure.startswith("scheduler, server 0, worker 0 had not joined the job 2 s after the start")
+
+
+def test_launch_startup_bound_is_on_by_default():
+    from crepe.cli import build_parser
+    from crepe.distributed.launch import STARTUP
+
+    args = build_parser().parse_args(["launch", "--workers", "2", "--", "train"])
+    assert args.startup_timeout == STARTUP and 0 < STARTUP <= 300
+
+
+@pytest.mark.parametrize("command", [["launch", "--workers", "2", "--dry-run", "--", "train"],
+                                     ["train", "--kvstore", "dist_sync", "--epochs", "1"]])
+def test_launch_and_dist_train_on_an_mxnet_without_parameter_server_are_one_sentence(monkeypatch, capsys, command):
+    from crepe.cli import main
+    from crepe.distributed.worker import NO_PARAMETER_SERVER
+
+    monkeypatch.setattr("crepe.distributed.worker.parameter_server_built", lambda: False)
+    assert main(command) == 2
+    assert capsys.readouterr().err == f"error: {NO_PARAMETER_SERVER}\n"
+
+
+def test_doctor_reports_an_mxnet_without_parameter_server(monkeypatch):
+    from crepe.distributed.worker import NO_PARAMETER_SERVER
+    from crepe.doctor import run
+
+    monkeypatch.setattr("crepe.distributed.worker.parameter_server_built", lambda: False)
+    lines = []
+    run(out=lines.append)
+    assert f"--  parameter server (several workers, `python -m crepe launch`): {NO_PARAMETER_SERVER}" in lines
 
 
 def thread_methods_called(source):
@@ -227,17 +384,17 @@ def thread_methods_called(source):
 def test_patch_threads_gives_thread_every_method_dmlc_tracker_calls():
     import dmlc_tracker
 
-    from crepe.dmlc import patch_threads
+    from crepe.distributed.dmlc import patch_threads
 
     patch_threads()
     folder = Path(dmlc_tracker.__file__).parent
     called = set().union(*(thread_methods_called(path.read_text()) for path in folder.glob("*.py")))
     assert "join" in called                                        # the scan does see the tracker's threads
     missing = sorted(name for name in called if not hasattr(threading.Thread, name))
-    assert not missing, f"dmlc_tracker calls Thread.{missing[0]}, which crepe.dmlc.RENAMED does not provide"
+    assert not missing, f"dmlc_tracker calls Thread.{missing[0]}, which crepe.distributed.dmlc.RENAMED does not provide"
 
 
 def test_dmlc_main_runs_the_upstream_local_launcher():
     job = Job("--cluster", "local", "--num-workers", 1, "--num-servers", 1, sys.executable, "-c", "pass",
-              module="crepe.dmlc")
+              module="crepe.distributed.dmlc")
     assert job.finish(seconds=60) == 0 and not [line for line in job.errors if "isAlive" in line], job.errors

@@ -12,7 +12,7 @@ neither there nor patched.
 cluster managers it does not cover itself, this module runs the tracker's own command line with the
 patch applied::
 
-    python -m crepe.dmlc --cluster kubernetes --num-workers 4 --num-servers 2 \\
+    python -m crepe.distributed.dmlc --cluster kubernetes --num-workers 4 --num-servers 2 \\
         python -m crepe train --kvstore dist_sync ...
 """
 import sys

@@ -6,25 +6,32 @@
 It starts ps-lite's scheduler, the servers and the workers with the environment MXNet's own launcher
 (``dmlc_tracker``) gives them (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI`` and ``_PORT``, ``DMLC_NUM_SERVER``,
 ``DMLC_NUM_WORKER``), adds ``--kvstore dist_sync`` to ``train`` unless one is given, and watches them
-with :mod:`crepe.supervisor`: each line of output carries its process's name, only rank 0 draws a
-progress bar, and the first process to fail stops the rest. The processes are started here, not
+with :mod:`crepe.distributed.supervisor`: each line of output carries its process's name, only rank 0
+draws a progress bar, the first process to fail stops the rest, and so does a worker that has not joined
+within ``--startup-timeout`` seconds. The processes are started here, not
 through ``dmlc_tracker.local``, because that launcher runs the scheduler inside a thread whose process
 cannot be watched or stopped, retries failed workers, and ignores ``--host-ip``.
 
 ``local`` runs everything on this machine over the loopback interface, and gives each worker an equal
 share of the cores (``OMP_NUM_THREADS``, which MXNet reads once, when it loads). ``ssh`` runs the
 scheduler here and the servers and workers on the hosts of ``--hostfile`` (dmlc's format: one
-``host[:port]`` a line), in turn, each with ``ssh HOST 'export ...; cd DIR; python -m crepe ...'``,
-the form of ``dmlc_tracker.ssh``; every host needs this checkout, its virtualenv and the data at the
-same path. ``--dry-run`` prints those command lines instead of running them.
+``host[:port]`` a line, the host a name, an IPv4 address or an IPv6 address in brackets), in turn,
+each with ``ssh HOST 'export ...; cd DIR; python -m crepe ...'``, the form of ``dmlc_tracker.ssh``;
+every host needs this checkout, its virtualenv and the data at the same path. ``--dry-run`` prints
+those command lines instead of running them.
+
+Ranks: on 127.0.0.1 worker ``i`` has rank ``i`` (see :func:`_node_ports`); over ssh ps-lite orders the
+processes by address, so the ranks need not follow the ``worker i`` names. Each worker prints its own.
 """
+import ipaddress
 import os
+import re
 import shlex
 import socket
 import sys
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 from .supervisor import Process, supervise
 
 __all__ = ["HELP", "add_arguments", "run", "train_command", "local_processes", "ssh_processes", "read_hostfile"]
@@ -32,6 +39,15 @@ __all__ = ["HELP", "add_arguments", "run", "train_command", "local_processes", "
 HELP = "train on several worker processes over MXNet's parameter server (this machine, or hosts over ssh)"
 #: Seconds to wait for an ssh host's port before calling it unreachable.
 REACH_TIMEOUT = 5.0
+#: Seconds every worker gets to join the job (``--startup-timeout``): ps-lite waits for a missing node for ever.
+STARTUP = 120.0
+#: ssh keeps asking a silent host whether it is there (every 10 s; after 3 unanswered, it gives up), so that a
+#: network partition ends the job instead of hanging it; accept-new: a changed host key still refuses.
+SSH_OPTIONS = ("-tt", "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=10",
+               "-o", "ServerAliveCountMax=3")
+#: A host file entry: a host name (RFC 1123 labels), an IPv4 address, or an IPv6 address in brackets; a port.
+HOST_ENTRY = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*))(?::(?P<port>\d{1,5}))?$")
 
 
 def _count(text):
@@ -45,7 +61,7 @@ def _count(text):
 
 def add_arguments(parser):
     """The ``launch`` command's options; the ``train`` command line follows ``--``."""
-    from .cli import _positive
+    from ..cli import _positive
 
     parser.add_argument("--workers", type=_count, required=True, help="worker processes (each trains a shard)")
     parser.add_argument("--servers", type=_count, default=1, help="parameter servers that sum the gradients (1)")
@@ -59,6 +75,9 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=_count, help="OMP_NUM_THREADS of each worker (default for local: the "
                                                        "cores divided between the workers)")
     parser.add_argument("--timeout", type=_positive(float), help="stop every process after this many seconds")
+    parser.add_argument("--startup-timeout", type=_positive(float), default=STARTUP,
+                        help=f"stop the job, naming the processes missing, unless every worker has joined it within "
+                             f"this many seconds (default {STARTUP:g})")
     parser.add_argument("--dry-run", action="store_true", help="print the command lines, start nothing")
     parser.add_argument("train_args", nargs="...", metavar="-- train ARGS",
                         help="the training command each worker runs")
@@ -80,7 +99,7 @@ def train_command(words):
     ...
     crepe.errors.UsageError: --kvstore device trains each worker alone; launch needs dist_sync or dist_device_sync
     """
-    from .distributed import DISTRIBUTED
+    from .worker import DISTRIBUTED
 
     words = list(words[1:] if words[:1] == ["--"] else words)
     if words[:1] != ["train"]:
@@ -159,16 +178,44 @@ def local_processes(args, command):
     return processes
 
 
+def parse_host(entry):
+    """(host, ssh port) of a host file entry, or None if it is not ``host[:port]`` (a name, an IPv4 address,
+    or an IPv6 address in brackets).
+
+    Examples
+    --------
+    >>> parse_host("node1"), parse_host("10.0.0.2:2222"), parse_host("[fe80::1]:22")
+    (('node1', 22), ('10.0.0.2', 2222), ('fe80::1', 22))
+    >>> parse_host("-oProxyCommand=touch"), parse_host("fe80::1"), parse_host("999.1.1.1")
+    (None, None, None)
+    """
+    found = HOST_ENTRY.match(entry)
+    if found is None or not 0 < int(found["port"] or 22) < 65536:
+        return None
+    host = found["v6"] or found["name"]
+    try:
+        if found["v6"]:
+            ipaddress.IPv6Address(host)
+        elif re.fullmatch(r"[\d.]+", host):
+            ipaddress.IPv4Address(host)             # all digits and dots: an IPv4 address, or nothing
+    except ValueError:
+        return None
+    return host, int(found["port"] or 22)
+
+
 def read_hostfile(path):
     """(host, ssh port) of every line of a dmlc host file (``host[:port]``, an mpi ``slots=`` ignored).
+
+    A line that is not a host name, an IPv4 address or an IPv6 address in brackets (with an optional
+    port) is refused: it would reach ssh's command line, where ``-o...`` is an option.
 
     Examples
     --------
     >>> import tempfile
     >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-    ...     _ = f.write("node1\\nnode2:2222 slots=4\\n\\n")
+    ...     _ = f.write("node1\\nnode2:2222 slots=4\\n\\n[::1]:22\\n")
     >>> read_hostfile(f.name)
-    [('node1', 22), ('node2', 2222)]
+    [('node1', 22), ('node2', 2222), ('::1', 22)]
     >>> os.unlink(f.name)
     """
     try:
@@ -180,10 +227,11 @@ def read_hostfile(path):
         entry = line.split("slots=")[0].strip()
         if not entry:
             continue
-        host, _, port = entry.partition(":")
-        if port and not port.isdigit():
-            raise UsageError(f"{path}, line {number}: expected host or host:port, got {line.strip()!r}")
-        hosts.append((host, int(port or 22)))
+        host = parse_host(entry)
+        if host is None:
+            raise UsageError(f"{path}, line {number}: {line.strip()!r} is not a host name, an IPv4 address or an IPv6 "
+                             "address in brackets, with an optional :port")
+        hosts.append(host)
     if not hosts:
         raise UsageError(f"the host file {path} names no host")
     return hosts
@@ -203,9 +251,8 @@ def _remote(host, port, env, argv):
     exports = " ".join(f"export {key}={shlex.quote(value)};" for key, value in env.items())
     script = f"{exports} cd {shlex.quote(os.getcwd())}; exec {shlex.join(argv)}"
     # -tt: the remote process gets a terminal, so that when the supervisor stops this ssh client the
-    # remote side is hung up on too, instead of running on; accept-new: a changed host key still refuses.
-    return ["ssh", "-tt", "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", host, "-p", str(port),
-            script]
+    # remote side is hung up on too, instead of running on; "--": the host is never read as an option.
+    return ["ssh", *SSH_OPTIONS, "-p", str(port), "--", host, script]
 
 
 def ssh_processes(args, command):
@@ -240,6 +287,9 @@ LAUNCHERS = {"local": local_processes, "ssh": ssh_processes}
 
 def run(args):
     """Start the job, watch it, and return 0 when every worker succeeded (1, with the reason, otherwise)."""
+    from .worker import JOINED, require_parameter_server
+
+    require_parameter_server()
     if args.hostfile is not None and args.launcher != "ssh":
         raise UsageError("--hostfile is for --launcher ssh")
     processes = LAUNCHERS[args.launcher](args, train_command(args.train_args))
@@ -247,7 +297,7 @@ def run(args):
         for process in processes:
             print(f"{process.name}: {shlex.join(process.argv)}")
         return 0
-    status, failure = supervise(processes, timeout=args.timeout)
+    status, failure = supervise(processes, timeout=args.timeout, startup=args.startup_timeout, joined_line=JOINED)
     if failure:
         print(f"error: {failure}", file=sys.stderr)
     return status
