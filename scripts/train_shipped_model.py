@@ -12,8 +12,9 @@ description"``, 1-based labels) and ``classes.txt``. The script
 4. writes the release (:mod:`crepe.release`): the best epoch's weights, ``config.json`` and a
    ``state.json`` with every digest and this provenance, renamed into ``--out`` when complete.
 
-The same command on the same data gives the same accuracy within a point or so, not the same bytes:
-the network's parallel arithmetic does not add in a fixed order.
+Every random draw is seeded. On one machine the same command gave byte-identical weights twice
+(2026-12-03); another processor, thread count or MXNet build may add floats in another order, so
+expect the same accuracy within a point or so there, not the same bytes.
 """
 import argparse
 import datetime
