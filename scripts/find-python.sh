@@ -3,7 +3,7 @@
 # is 3.11. MXNet 1.9.1 needs numpy 1.23, which has no wheels for Python 3.12 or newer, and nine of the
 # pinned packages need Python 3.11 or newer.
 # Apple silicon first: no Python there can install MXNet 1.9.1, so say what works instead.
-if [ "$(uname -s)" = Darwin ] && [ "$(uname -m)" = arm64 ]; then
+if [ "$(uname -s 2>/dev/null)" = Darwin ] && [ "$(uname -m 2>/dev/null)" = arm64 ]; then
     echo "MXNet 1.9.1 has no wheel for Apple silicon (macOS arm64), so the workshop cannot be set up natively on this Mac: use GitHub Codespaces, or the workshop's container image under emulation (README.md, 'Which way to run it')." >&2
     exit 1
 fi
