@@ -32,10 +32,11 @@ def add_arguments(parser):
     parser.add_argument("--model", type=Path, required=True, help="a model directory, or an archive from "
                         "`python -m crepe package`")
     parser.add_argument("--name", help="the model's name in the URLs (default: crepe or word)")
-    parser.add_argument("--host", default=defaults.host, help="where the predictions API listens (default "
-                        "127.0.0.1; 0.0.0.0 in a container); the management API stays on 127.0.0.1")
+    parser.add_argument("--host", default=defaults.host, help="where the predictions API and the page listen "
+                        "(default 127.0.0.1; 0.0.0.0 in a container); the management API is a Unix socket in the "
+                        "run folder")
     parser.add_argument("--port", type=_positive(int), default=defaults.port, help="the predictions API's port "
-                        "(default 8080); management takes the next one, the demo page the one after")
+                        "(default 8080); the demo page takes --port + 2")
     parser.add_argument("--page-port", type=_positive(int), help="the demo page's port (default: --port + 2)")
     parser.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size,
                         help=f"requests answered by one forward pass at most (default {defaults.batch_size})")
@@ -117,11 +118,12 @@ def serve(model, settings, run_dir=None, name=None, ready=_say):
     from .page_server import start_page_server
 
     find_java()
-    inference, management, page = settings.ports
+    inference, page = settings.ports
     check_port(settings.host, inference, "the predictions API")
-    check_port("127.0.0.1", management, "the management API, --port + 1")
     check_port(settings.host, page, "the demo page", "--page-port" if settings.page_port else "--port or --page-port")
-    run_dir = Path(run_dir or tempfile.mkdtemp(prefix="crepe-serve-"))
+    run_dir = Path(run_dir or tempfile.mkdtemp(prefix="crepe-serve-"))          # mkdtemp: 0700
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run_dir.chmod(0o700)                        # only this user may reach the management socket inside
     server, page_server = ModelServer(run_dir, settings), None
     host = settings.public_host
     try:

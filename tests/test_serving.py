@@ -281,3 +281,62 @@ def test_serve_refuses_a_damaged_model_directory_in_one_sentence(model_dir, tmp_
                  str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err
     assert "damaged" in error and error.count("\n") == 1
+
+
+EVIL_HANDLER = """import pathlib
+pathlib.Path({marker!r}).write_text("ran")
+
+
+def handle(data, context):
+    return None
+"""
+
+
+def _evil_archive(folder, marker):
+    """A .mar whose handler writes ``marker`` when it is imported (the issue's foreign registration)."""
+    staging = folder / "evil"
+    staging.mkdir()
+    (staging / "evil_handler.py").write_text(EVIL_HANDLER.format(marker=str(marker)))
+    subprocess.run([sys.executable, "-m", "model_archiver.model_packaging", "--model-name", "evil", "--model-path",
+                    str(staging), "--handler", "evil_handler:handle", "--export-path", str(folder)],
+                   check=True, capture_output=True, timeout=120)
+    return folder / "evil.mar"
+
+
+def _listening_ports(server):
+    """Every TCP port that serve, the model server and its workers listen on."""
+    ports = set()
+    for process in server.processes():
+        try:
+            connections = process.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        ports.update(c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN)
+    return ports
+
+
+def test_serve_registers_no_model_from_a_foreign_request_on_any_tcp_port(server, tmp_path):
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    marker = tmp_path / "evil-ran"
+    archive = _evil_archive(tmp_path, marker)
+    quiet = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *args: None})
+    files = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=str(tmp_path)))
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    ports = _listening_ports(server)
+    assert ports, "serve listens on no TCP port"
+    try:
+        for port in sorted(ports):
+            url = (f"http://127.0.0.1:{port}/models?url=http://127.0.0.1:{files.server_address[1]}/{archive.name}"
+                   "&initial_workers=1&synchronous=true")
+            request = urllib.request.Request(url, method="POST", headers={"Origin": "http://evil.example"})
+            try:
+                urllib.request.urlopen(request, timeout=60).close()
+            except (urllib.error.HTTPError, OSError):
+                pass
+        time.sleep(2)
+    finally:
+        files.shutdown()
+        files.server_close()
+    assert not marker.exists(), f"a foreign request registered a model through one of the ports {sorted(ports)}"
