@@ -9,7 +9,8 @@ from crepe import handler
 from crepe.archive import check_archive, load_archived_model, package
 from crepe.cli import main
 from crepe.errors import CheckpointError
-from crepe.handler import MAX_CHARACTERS, MAX_TEXTS, RequestError, Service, parse
+from crepe.handler import (MAX_BATCH_TEXTS, MAX_BODY_BYTES, MAX_CHARACTERS, MAX_EXPLAIN, MAX_TEXTS, RequestError,
+                           Service, parse)
 from crepe.inference import load_model, probabilities
 
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",
@@ -108,13 +109,88 @@ def test_service_answer_answers_every_request_in_order(service, model):
         np.testing.assert_allclose(list(answer["probabilities"].values()), row, atol=1e-5)
 
 
-def test_service_answer_uses_one_forward_pass_per_batch(service, monkeypatch):
-    calls = []
-    original = handler.probabilities
-    monkeypatch.setattr(handler, "probabilities", lambda net, texts, ctx=None: calls.append(len(texts))
-                        or original(net, texts, ctx))
-    service.answer([body({"text": TEXTS[0]}), body({"texts": TEXTS[1:]}), {"body": bytearray(b"plain text")}])
-    assert calls == [len(TEXTS) + 1]
+def _count_forward_passes(net):
+    """A list that gets the batch size of every real forward pass of ``net``, and the hook's handle."""
+    passes = []
+    return passes, net.register_forward_hook(lambda block, inputs, outputs: passes.append(inputs[0].shape[0]))
+
+
+def test_service_answer_runs_one_forward_pass_per_chunk(service, monkeypatch):
+    if service.config["model"] != "crepe":
+        pytest.skip("the word CNN runs one pass per token count (see crepe.inference.probabilities)")
+    monkeypatch.setattr(handler, "CHUNK", 2)
+    passes, hook = _count_forward_passes(service.net)
+    try:
+        service.answer([body({"text": TEXTS[0]}), body({"texts": TEXTS[1:]}), {"body": bytearray(b"plain text")}])
+    finally:
+        hook.detach()
+    assert passes == [2, 2, 1]
+
+
+def test_service_answer_answers_every_good_request_of_a_batch_with_hostile_ones(service):
+    hostile = [b'{"text": ' + b"1" * 5000 + b"}", b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+               b'{"text": "\xff\xfe"}']
+    requests = [body({"text": TEXTS[0]}), *({"body": bytearray(raw)} for raw in hostile), body({"text": TEXTS[1]})]
+    bodies, statuses = service.answer(requests, ["application/json"] * len(requests))
+    assert statuses == [200, 400, 400, 400, 200]
+    alone, _ = service.answer([body({"text": TEXTS[0]}), body({"text": TEXTS[1]})])
+    assert [bodies[0], bodies[-1]] == alone
+    assert all(len(json.loads(text)["error"].splitlines()) == 1 for text in bodies[1:4])
+
+
+def test_service_answer_gives_500_to_the_one_request_whose_answer_fails(service, monkeypatch):
+    def fail_on_rebels(item, rows, original=service._reply):
+        if "Rebels" in item[0][0]:
+            raise RuntimeError("boom")
+        return original(item, rows)
+
+    monkeypatch.setattr(service, "_reply", fail_on_rebels)
+    bodies, statuses = service.answer([body({"text": TEXTS[0]}), body({"text": TEXTS[3]}), body({"text": TEXTS[1]})])
+    assert statuses == [200, 500, 200]
+    assert "boom" not in bodies[1] and len(json.loads(bodies[1])["error"].splitlines()) == 1
+
+
+def test_service_answer_refuses_texts_beyond_the_batch_cap_with_503(service):
+    full = body({"texts": ["headline"] * MAX_TEXTS})
+    requests = [full] * (MAX_BATCH_TEXTS // MAX_TEXTS) + [body({"text": TEXTS[0]})]
+    _, statuses = service.answer(requests)
+    assert statuses == [200] * (MAX_BATCH_TEXTS // MAX_TEXTS) + [503]
+
+
+def test_service_answer_explains_at_most_max_explain_requests_per_batch(service, monkeypatch):
+    monkeypatch.setattr(service, "_saliency", lambda text, predicted: [])
+    _, statuses = service.answer([body({"text": TEXTS[0], "explain": True})] * (MAX_EXPLAIN + 1))
+    assert statuses == [200] * MAX_EXPLAIN + [503]
+
+
+def test_service_answer_explains_the_predicted_class(service, monkeypatch):
+    import crepe.explain
+
+    if not service.explains:
+        pytest.skip("saliency is Crepe's")
+    targets = []
+    original = crepe.explain.explain
+    monkeypatch.setattr(crepe.explain, "explain", lambda net, text, ctx=None, target=None: targets.append(target)
+                        or original(net, text, ctx, target))
+    bodies, _ = service.answer([body({"text": TEXTS[2], "explain": True})])
+    assert targets == [service.classes.index(json.loads(bodies[0])["predicted"])]
+
+
+def test_handle_answers_500_to_every_request_when_the_batch_fails(service, monkeypatch):
+    class Context:
+        statuses = {}
+
+        def get_request_header(self, index, name):
+            return None
+
+        def set_response_status(self, code, phrase, index):
+            self.statuses[index] = code
+
+    monkeypatch.setattr(handler, "_service", service)
+    monkeypatch.setattr(service, "answer", lambda *args: 1 / 0)
+    context = Context()
+    bodies = handler.handle([body({"text": "a"}), body({"text": "b"})], context)
+    assert context.statuses == {0: 500, 1: 500} and all("error" in json.loads(text) for text in bodies)
 
 
 def test_service_answer_answers_texts_as_a_list(service):
@@ -145,6 +221,13 @@ def test_parse_reads_a_plain_body_as_one_text():
     assert parse('{"not json" ü'.encode(), "text/plain") == (['{"not json" ü'], True, False)
 
 
+def test_parse_gives_a_plain_body_the_text_predict_file_reads(tmp_path):
+    from crepe.readers import read_inputs
+
+    (tmp_path / "line.txt").write_bytes(b"Stocks rally as rates hold\r\n")
+    assert parse(b"Stocks rally as rates hold\r\n", "text/plain")[0] == read_inputs(tmp_path / "line.txt")
+
+
 def test_parse_reads_form_field_text():
     assert handler._body({"text": "from a form"}) == b"from a form"
 
@@ -162,6 +245,12 @@ def test_parse_reads_form_field_text():
     (b'{"text": "a", "explain": "yes"}', "application/json", 400, "'explain' must be true or false"),
     (json.dumps({"texts": ["a"] * (MAX_TEXTS + 1)}).encode(), "application/json", 413, f"at most {MAX_TEXTS}"),
     (json.dumps({"text": "a" * (MAX_CHARACTERS + 1)}).encode(), "application/json", 413, "the limit is"),
+    (b" " * (MAX_BODY_BYTES + 1), "text/plain", 413, f"the limit is {MAX_BODY_BYTES}"),
+    (b'{"text": ""}', "application/json", 400, "the text is empty"),
+    (b'{"texts": ["a", " "]}', "application/json", 400, "text 1 is empty"),
+    (b'{"texts": ["a"], "explain": true}', "application/json", 400, "for a single 'text'"),
+    (b'{"text": ' + b"9" * 4301 + b"}", "application/json", 400, "a number in it is too long"),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "nested too deeply"),
 ])
 def test_parse_refuses_bad_input_in_one_sentence(raw, content_type, status, words):
     with pytest.raises(RequestError, match=words.replace("(", r"\(").replace(")", r"\)")) as caught:

@@ -56,7 +56,7 @@ class Served:
     def __init__(self, model, run_dir, env=None, extra=()):
         self.port, self.run_dir, self.lines = free_ports(), Path(run_dir), []
         command = [sys.executable, "-m", "crepe", "serve", "--model", str(model), "--port", str(self.port),
-                   "--run-dir", str(run_dir), "--batch-size", "16", "--max-batch-delay", "50", *extra]
+                   "--run-dir", str(run_dir), "--batch-size", "16", *extra]           # the shipped 5 ms delay
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         env=env, start_new_session=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -159,20 +159,43 @@ def test_serve_answers_a_list_of_texts_as_predict_json(server, model_dir):
     assert_same_answers(served, predict_json(model_dir, TEXTS))
 
 
-def test_serve_answers_a_plain_text_body(server, model_dir):
-    status, served = post(server.predictions, TEXTS[0].encode(), "text/plain")
+def test_serve_answers_a_plain_text_body_as_predict_file_reads_the_line(server, model_dir):
+    status, served = post(server.predictions, TEXTS[0].encode() + b"\n", "text/plain")
     assert status == 200
     assert_same_answers([served], predict_json(model_dir, TEXTS[:1]))
 
 
-def test_serve_batches_64_concurrent_requests(server):
+def _batch_sizes(server):
+    return [int(n) for n in re.findall(r"answered a batch of (\d+)",
+                                       (server.run_dir / "logs" / "mms_log.log").read_text())]
+
+
+def test_serve_gives_each_of_64_concurrent_clients_its_own_answer(server, model_dir):
     texts = [f"{TEXTS[i % 4]} number {i}" for i in range(64)]
     with concurrent.futures.ThreadPoolExecutor(64) as pool:
         answers = list(pool.map(lambda text: post(server.predictions, {"text": text}), texts))
     assert [status for status, _ in answers] == [200] * 64
-    sizes = [int(n) for n in re.findall(r"answered a batch of (\d+)",
-                                        (server.run_dir / "logs" / "mms_log.log").read_text())]
-    assert max(sizes) > 1, f"the handler only saw batches of {sorted(set(sizes))}"
+    assert_same_answers([answer for _, answer in answers], predict_json(model_dir, texts))
+    assert max(_batch_sizes(server)) > 1, f"the handler only saw batches of {sorted(set(_batch_sizes(server)))}"
+
+
+HOSTILE = [b'{"text": ' + b"1" * 5000 + b"}", b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+           b'{"text": "\xff\xfe oops"}', b"\xc3\x28 plain"]
+
+
+def test_serve_answers_the_good_requests_of_a_batch_with_hostile_ones(server, model_dir):
+    texts = [f"{TEXTS[i % 4]} round {i}" for i in range(12)]
+    expected = predict_json(model_dir, texts)
+    jobs = [(json.dumps({"text": text}).encode(), "application/json") for text in texts]
+    jobs[2::3] = [(raw, "text/plain" if raw.startswith(b"\xc3") else "application/json") for raw in HOSTILE]
+    good = [i for i in range(len(jobs)) if i % 3 != 2]
+    for _ in range(3):
+        with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+            answers = list(pool.map(lambda job: post(server.predictions, *job), jobs))
+        assert [answers[i][0] for i in range(len(jobs)) if i not in good] == [400] * len(HOSTILE)
+        assert [answers[i][0] for i in good] == [200] * len(good)
+        assert_same_answers([answers[i][1] for i in good], [expected[i] for i in good])
+    assert max(_batch_sizes(server)) > 1
 
 
 @pytest.mark.parametrize("payload, content_type, status", [
@@ -182,7 +205,10 @@ def test_serve_batches_64_concurrent_requests(server):
     (b'{"text": "unterminated', "application/json", 400),
     (json.dumps({"texts": ["a"] * 65}).encode(), "application/json", 413),
     (json.dumps({"text": "a" * 20_001}).encode(), "application/json", 413),
-], ids=["empty", "invalid-utf8", "wrong-shape", "invalid-json", "too-many-texts", "too-long"])
+    (b"a" * 2_000_000, "text/plain", 413),
+    (b'{"text": ""}', "application/json", 400),
+], ids=["empty", "invalid-utf8", "wrong-shape", "invalid-json", "too-many-texts", "too-long", "too-large",
+        "empty-text"])
 def test_serve_answers_bad_input_with_4xx_and_lives_on(server, payload, content_type, status):
     code, answer = post(server.predictions, payload, content_type)
     assert (code, len(answer["error"].splitlines())) == (status, 1)
