@@ -28,13 +28,12 @@ One rule for empty texts: a text that is empty or only white space is refused wi
 is the whole body, ``{"text": ""}`` or one of ``"texts"`` (``predict --file`` skips such lines).
 
 The archive's handler is a one-line shim into this module (:mod:`crepe.archive`), so a text is
-encoded exactly as ``python -m crepe predict`` does.
+encoded exactly as ``python -m crepe predict`` does. Loading checks the unpacked archive strictly
+(:func:`crepe.archive.check_unpacked`) before MXNet is imported.
 """
 import json
 import logging
 from pathlib import Path
-
-from crepe.inference import answer, probabilities
 
 __all__ = ["MAX_TEXTS", "MAX_CHARACTERS", "MAX_BODY_BYTES", "MAX_BATCH_TEXTS", "CHUNK", "MAX_EXPLAIN",
            "RequestError", "parse", "Service", "handle"]
@@ -242,7 +241,9 @@ class Service:
 
     def __init__(self, model_dir, ctx=None):
         from crepe.archive import load_archived_model
+        from crepe.inference import answer, probabilities
 
+        self._probabilities, self._answer = probabilities, answer
         self.net, self.config = load_archived_model(model_dir, ctx)
         self.classes = self.config["classes"]
         self.ctx = ctx
@@ -261,7 +262,7 @@ class Service:
         rows = [None] * len(texts)
         for start in range(0, len(texts), CHUNK):
             try:
-                table = probabilities(self.net, texts[start:start + CHUNK], self.ctx)      # (<=CHUNK, classes)
+                table = self._probabilities(self.net, texts[start:start + CHUNK], self.ctx)      # (<=CHUNK, classes)
                 rows[start:start + len(table)] = list(table)
             except Exception:                       # one chunk's failure is its requests' 500
                 log.exception("crepe handler: the forward pass over texts %d.. failed", start)
@@ -272,7 +273,7 @@ class Service:
         texts, single, explain = item
         if any(row is None for row in rows):
             return _error("the model failed on this request's texts; the server's log says why"), 500
-        answers = [answer(row, self.classes) for row in rows]
+        answers = [self._answer(row, self.classes) for row in rows]
         if explain and self.explains:
             answers[0]["saliency"] = self._saliency(texts[0], answers[0]["predicted"])
         return json.dumps(answers[0] if single else answers), 200
@@ -356,6 +357,9 @@ def handle(data, context):
     """
     global _service
     if data is None:
+        from crepe.archive import check_unpacked
+
+        check_unpacked(context.system_properties["model_dir"])      # before anything heavy is imported
         _service = Service(Path(context.system_properties["model_dir"]), _context_device(context))
         log.info("crepe handler: %s loaded, batch size %s", _service.config["model"],
                  context.system_properties.get("batch_size"))

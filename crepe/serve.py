@@ -44,6 +44,8 @@ def add_arguments(parser):
                         help=f"milliseconds to wait for a batch to fill (default {defaults.max_batch_delay})")
     parser.add_argument("--workers", type=_positive(int), default=defaults.workers,
                         help="Python worker processes (default 1); each gets cores / workers threads")
+    parser.add_argument("--sha256", metavar="HEX", help="serve the archive only if the whole file has this SHA-256 "
+                        "(its digests inside give integrity, not authenticity)")
     parser.add_argument("--run-dir", type=Path, help="the run folder for configuration and logs (default: a new "
                         "folder in the system's temporary directory)")
 
@@ -56,8 +58,11 @@ def settings_of(args):
                          max_batch_delay=args.max_batch_delay, workers=args.workers)
 
 
-def prepare_archive(model, store, name=None):
+def prepare_archive(model, store, name=None, sha256=None):
     """(archive in ``store``, its description, model name): a model directory is packaged, an archive checked.
+
+    The copy in ``store`` (which only this user can reach) is the one checked, strictly
+    (:func:`crepe.archive.check_archive`), and then the one the server loads; ``sha256`` pins it.
 
     Raises
     ------
@@ -68,6 +73,8 @@ def prepare_archive(model, store, name=None):
 
     model = Path(model)
     store.mkdir(parents=True, exist_ok=True)
+    if sha256 is not None and not model.is_file():
+        raise UsageError(f"--sha256 pins an archive (.mar), and {model} is not one")
     if model.is_dir():
         from .checkpoint import read_config
 
@@ -79,7 +86,7 @@ def prepare_archive(model, store, name=None):
         shutil.copyfile(model, archive)
     else:
         raise UsageError(f"{model}: neither a model directory nor a .mar archive")
-    return archive, check_archive(archive), name
+    return archive, check_archive(archive, sha256), name
 
 
 def page_config(description, predictions):
@@ -112,7 +119,7 @@ def _say(line):
     print(line, flush=True)                         # whoever reads a pipe sees it now, not at exit
 
 
-def serve(model, settings, run_dir=None, name=None, ready=_say):
+def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
     from .model_server import ModelServer, check_port, find_java
     from .page_server import start_page_server
@@ -127,7 +134,7 @@ def serve(model, settings, run_dir=None, name=None, ready=_say):
     server, page_server = ModelServer(run_dir, settings), None
     host = settings.public_host
     try:
-        archive, description, name = prepare_archive(model, run_dir / "model-store", name)
+        archive, description, name = prepare_archive(model, run_dir / "model-store", name, sha256)
         origin = f"http://{host}:{page}"
         server.start(origin)
         server.wait_until_up()
@@ -155,4 +162,4 @@ def run(args):
     run_dir = args.run_dir
     if run_dir is not None and run_dir.exists() and any(run_dir.iterdir()):
         raise UsageError(f"--run-dir {run_dir} is not empty; give a new or empty folder")
-    serve(args.model, settings_of(args), run_dir, args.name)
+    serve(args.model, settings_of(args), run_dir, args.name, sha256=args.sha256)

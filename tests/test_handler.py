@@ -81,6 +81,90 @@ def test_check_archive_refuses_a_damaged_file(model, tmp_path):
         check_archive(damaged)
 
 
+def _rewritten(source, target, change):
+    """A copy of archive ``source`` at ``target`` with ``change`` ({member: bytes}) applied and added."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, change.pop(name) if name in change else old.read(name))
+        for name, data in change.items():
+            new.writestr(name, data)
+    return target
+
+
+def test_check_archive_refuses_a_member_not_listed(model, tmp_path):
+    extra = _rewritten(model[2], tmp_path / "extra.mar", {"notes.txt": b"hello"})
+    with pytest.raises(CheckpointError, match=r"notes\.txt is not listed in serving\.json"):
+        check_archive(extra)
+
+
+def test_check_archive_refuses_a_shadowing_module(model, tmp_path):
+    shadow = _rewritten(model[2], tmp_path / "shadow.mar", {"json.py": b"open('/tmp/pwned', 'w')"})
+    with pytest.raises(CheckpointError, match=r"json\.py is not listed"):
+        check_archive(shadow)
+
+
+def test_check_archive_refuses_a_manifest_naming_another_handler(model, tmp_path):
+    with zipfile.ZipFile(model[2]) as opened:
+        manifest = json.loads(opened.read("MAR-INF/MANIFEST.json"))
+    manifest["model"]["handler"] = "config:handle"
+    changed = _rewritten(model[2], tmp_path / "manifest.mar", {"MAR-INF/MANIFEST.json": json.dumps(manifest).encode()})
+    with pytest.raises(CheckpointError, match="names the handler 'config:handle'"):
+        check_archive(changed)
+
+
+def test_check_archive_refuses_a_handler_that_is_not_the_shim(model, tmp_path):
+    import hashlib
+
+    from crepe.archive import SHIM
+
+    code = SHIM.encode() + b"import os\n"
+    with zipfile.ZipFile(model[2]) as opened:
+        description = json.loads(opened.read("serving.json"))
+    description["files"]["crepe_handler.py"] = hashlib.sha256(code).hexdigest()
+    changed = _rewritten(model[2], tmp_path / "handler.mar", {"crepe_handler.py": code,
+                                                              "serving.json": json.dumps(description).encode()})
+    with pytest.raises(CheckpointError, match="not the one-line handler"):
+        check_archive(changed)
+
+
+def test_check_archive_refuses_another_crepe_version_in_one_sentence(model, tmp_path):
+    with zipfile.ZipFile(model[2]) as opened:
+        description = json.loads(opened.read("serving.json"))
+    description["crepe"] = "0.0.1"
+    older = _rewritten(model[2], tmp_path / "older.mar", {"serving.json": json.dumps(description).encode()})
+    with pytest.raises(CheckpointError, match=r"made by crepe 0\.0\.1 .*package the model again") as caught:
+        check_archive(older)
+    assert "\n" not in str(caught.value)
+
+
+def test_check_archive_refuses_another_sha256(model):
+    with pytest.raises(CheckpointError, match="not the 00ff given with --sha256"):
+        check_archive(model[2], "00ff")
+
+
+def test_check_archive_accepts_its_own_sha256(model):
+    from crepe.files import sha256_of
+
+    assert check_archive(model[2], sha256_of(model[2]).upper())["family"] == model[0].name
+
+
+def test_handle_refuses_a_shadowing_module_at_load_before_mxnet_is_loaded(model, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "unpacked"
+    shutil.copytree(model[1], copy)
+    (copy / "numpy.py").write_text("raise SystemExit('shadowed')\n")
+    code = ("import sys, types\nfrom crepe import handler\n"
+            f"context = types.SimpleNamespace(system_properties={{'model_dir': {str(copy)!r}}})\n"
+            "try:\n    handler.handle(None, context)\nexcept Exception as error:\n"
+            "    print(type(error).__name__, error, 'mxnet' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "CheckpointError" in done.stdout and "numpy.py is not listed" in done.stdout, done.stderr
+    assert done.stdout.strip().endswith("False")
+
+
 def test_check_archive_refuses_a_file_that_is_no_zip(tmp_path):
     (tmp_path / "x.mar").write_text("not a zip")
     with pytest.raises(CheckpointError, match="not a model archive"):

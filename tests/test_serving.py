@@ -366,3 +366,14 @@ def test_serve_registers_no_model_from_a_foreign_request_on_any_tcp_port(server,
         files.shutdown()
         files.server_close()
     assert not marker.exists(), f"a foreign request registered a model through one of the ports {sorted(ports)}"
+
+
+def test_serve_refuses_an_archive_of_another_sha256_in_one_sentence(model_dir, tmp_path, capsys):
+    require(java_present(), f"no Java for MXNet Model Server's frontend: {JAVA_HINT}")
+    from crepe.archive import package
+
+    archive = package(model_dir, tmp_path / "crepe.mar")
+    assert main(["serve", "--model", str(archive), "--sha256", "0" * 64, "--port", str(free_ports()), "--run-dir",
+                 str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert "given with --sha256" in error and error.count("\n") == 1
