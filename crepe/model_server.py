@@ -33,7 +33,8 @@ from typing import Optional
 from .errors import UsageError
 from .supervisor import Process, stop
 
-__all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "ManagementClient", "ModelServer"]
+__all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "url_host", "ManagementClient",
+           "ModelServer"]
 
 #: MMS's frontend refuses ports from 32767 (Java's Short.MAX_VALUE) up.
 MAX_PORT = 32766
@@ -108,35 +109,35 @@ def management_socket(run_dir):
     return path
 
 
-def _url_host(host):
+def url_host(host):
     """``host`` as it stands in a URL (an IPv6 address in brackets).
 
     Examples
     --------
-    >>> _url_host("::"), _url_host("127.0.0.1")
+    >>> url_host("::"), url_host("127.0.0.1")
     ('[::]', '127.0.0.1')
     """
     return f"[{host}]" if ":" in host else host
 
 
-def config_properties(settings, run_dir, origin, gpus=0):
+def config_properties(settings, run_dir, gpus=0):
     """The server's ``config.properties``: addresses, queues, folders; management on a Unix socket.
+
+    No CORS setting: the demo page reaches predictions through its own server (crepe.page_server), so
+    no browser origin is allowed to read the model server's answers.
 
     Examples
     --------
-    >>> text = config_properties(ServeSettings(), Path("/run"), "http://127.0.0.1:8082")
+    >>> text = config_properties(ServeSettings(), Path("/run"))
     >>> [line for line in text.splitlines() if line.startswith(("management", "use_native", "inference"))]
     ['inference_address=http://127.0.0.1:8080', 'management_address=unix:/run/tmp/management.sock', \
 'use_native_io=true']
     """
     return "\n".join([
-        f"inference_address=http://{_url_host(settings.host)}:{settings.port}",
+        f"inference_address=http://{url_host(settings.host)}:{settings.port}",
         f"management_address=unix:{management_socket(run_dir)}",
         "use_native_io=true",                      # MMS needs epoll for a Unix socket
         f"model_store={run_dir / 'model-store'}",
-        f"cors_allowed_origin={origin}",
-        "cors_allowed_methods=GET, POST, OPTIONS",
-        "cors_allowed_headers=Content-Type",
         "default_workers_per_model=1",
         f"job_queue_size={settings.queue}",
         f"max_request_size={settings.max_request_bytes}",
@@ -260,7 +261,7 @@ class ModelServer:
         return dict(os.environ, TEMP=tmp, TMPDIR=tmp, LOG_LOCATION=str(self.logs), METRICS_LOCATION=str(self.logs),
                     OMP_NUM_THREADS=str(threads))
 
-    def start(self, origin):
+    def start(self):
         """Write the configuration and start the server (it has no model yet); what it creates is private."""
         find_java()
         self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -268,7 +269,7 @@ class ModelServer:
         for path in (self.logs, self.tmp, self.run_dir / "model-store"):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = self.run_dir / "config.properties"
-        config.write_text(config_properties(self.settings, self.run_dir, origin), encoding="utf-8")
+        config.write_text(config_properties(self.settings, self.run_dir), encoding="utf-8")
         command = [*_server_command(), "--start", "--foreground", "--mms-config", str(config)]
         with open(self.logs / "server.out", "ab") as out:
             popen = subprocess.Popen(command, cwd=self.run_dir, env=self._environment(), stdout=out, umask=0o077,
@@ -276,10 +277,24 @@ class ModelServer:
         self.process = Process("model server", "server", command, {}, popen=popen)
         return popen.pid
 
+    @property
+    def address(self):
+        """``host:port`` of the predictions API, as this machine reaches it."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.settings.host, self.settings.host)
+        return f"{url_host(host)}:{self.settings.port}"
+
     def url(self, path):
         """A URL of the predictions API, as this machine reaches it."""
-        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else _url_host(self.settings.host)
-        return f"http://{host}:{self.settings.port}{path}"
+        return f"http://{self.address}{path}"
+
+    def wait_until_ready(self, name, timeout=120):
+        """Block until model ``name`` has a ready worker; UsageError if the server exits or it takes too long."""
+        deadline = time.monotonic() + timeout
+        while self.management.ready_workers(name) == 0:
+            if not self.process.alive() or time.monotonic() > deadline:
+                raise UsageError(f"model {name} has no ready worker (after {timeout} s at most); see "
+                                 f"{self.logs / 'model_log.log'}")
+            time.sleep(0.3)
 
     def wait_until_up(self, timeout=120):
         """Block until the management socket answers; UsageError if the server exits or takes too long."""

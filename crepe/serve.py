@@ -1,11 +1,15 @@
 """``python -m crepe serve --model DIR|FILE.mar``: the model behind MXNet Model Server, and the demo page.
 
-It packages the model (or takes an archive), writes the server's configuration into a run folder of
-its own, starts the server (:mod:`crepe.model_server`), registers the model with batching, starts the
-page server (:mod:`crepe.page_server`) and prints::
+It packages the model (or takes a strictly checked archive, optionally pinned with ``--sha256``),
+writes the server's configuration into a private run folder (0700) of its own, starts the server
+(:mod:`crepe.model_server`; its management API is a Unix socket in that folder), registers the model
+with batching through that socket, waits until a worker is ready, starts the page server
+(:mod:`crepe.page_server`: the page, ``/ready``, and ``POST /predictions/<name>`` forwarded) and
+only then prints::
 
     predictions: http://127.0.0.1:8080/predictions/crepe
     demo page: http://127.0.0.1:8082/
+    readiness: http://127.0.0.1:8082/ready (the page's port also forwards /predictions/crepe)
 
 It stays in the foreground until Ctrl-C or SIGTERM, then stops the server, its workers and the page
 server, and removes its temporary files (the unpacked model, sockets, the archive it made); the
@@ -89,15 +93,15 @@ def prepare_archive(model, store, name=None, sha256=None):
     return archive, check_archive(archive, sha256), name
 
 
-def page_config(description, predictions):
-    """What the demo page reads as ``config.json``.
+def page_config(description, name):
+    """What the demo page reads as ``config.json``: it POSTs to ``/predictions/<name>`` on its own origin.
 
     Examples
     --------
-    >>> page_config({"family": "crepe", "classes": ["a", "b"], "examples": ["x"]}, "http://h:1/predictions/crepe")
-    {'predictions': 'http://h:1/predictions/crepe', 'model': 'crepe', 'classes': ['a', 'b'], 'examples': ['x']}
+    >>> page_config({"family": "crepe", "classes": ["a", "b"], "examples": ["x"]}, "crepe")
+    {'predictions': '/predictions/crepe', 'model': 'crepe', 'classes': ['a', 'b'], 'examples': ['x']}
     """
-    return {"predictions": predictions, "model": description["family"], "classes": description["classes"],
+    return {"predictions": f"/predictions/{name}", "model": description["family"], "classes": description["classes"],
             "examples": list(description.get("examples", []))}
 
 
@@ -121,7 +125,7 @@ def _say(line):
 
 def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
-    from .model_server import ModelServer, check_port, find_java
+    from .model_server import ModelServer, check_port, find_java, url_host
     from .page_server import start_page_server
 
     find_java()
@@ -132,17 +136,18 @@ def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     run_dir.chmod(0o700)                        # only this user may reach the management socket inside
     server, page_server = ModelServer(run_dir, settings), None
-    host = settings.public_host
+    host = url_host(settings.public_host)
     try:
         archive, description, name = prepare_archive(model, run_dir / "model-store", name, sha256)
-        origin = f"http://{host}:{page}"
-        server.start(origin)
+        server.start()
         server.wait_until_up()
         server.register(name, archive)
-        predictions = f"http://{host}:{inference}/predictions/{name}"
-        page_server, _ = start_page_server(page_config(description, predictions), settings.host, page)
-        ready(f"predictions: {predictions}")
-        ready(f"demo page: {origin}/")
+        server.wait_until_ready(name)
+        page_server, _ = start_page_server(page_config(description, name), settings.host, page, server.address,
+                                           lambda: server.management.ready_workers(name) > 0)
+        ready(f"predictions: http://{host}:{inference}/predictions/{name}")
+        ready(f"demo page: http://{host}:{page}/")
+        ready(f"readiness: http://{host}:{page}/ready (the page's port also forwards /predictions/{name})")
         ready(f"(run folder {run_dir}; Ctrl-C stops)")
         _wait(server)
     except KeyboardInterrupt:

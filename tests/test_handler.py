@@ -9,8 +9,16 @@ from crepe import handler
 from crepe.archive import check_archive, load_archived_model, package
 from crepe.cli import main
 from crepe.errors import CheckpointError
-from crepe.handler import (MAX_BATCH_TEXTS, MAX_BODY_BYTES, MAX_CHARACTERS, MAX_EXPLAIN, MAX_TEXTS, RequestError,
-                           Service, parse)
+from crepe.handler import (
+    MAX_BATCH_TEXTS,
+    MAX_BODY_BYTES,
+    MAX_CHARACTERS,
+    MAX_EXPLAIN,
+    MAX_TEXTS,
+    RequestError,
+    Service,
+    parse,
+)
 from crepe.inference import load_model, probabilities
 
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",

@@ -239,6 +239,49 @@ def test_serve_replaces_a_killed_worker(server):
     assert {p.pid for p in _handler_processes(server)}.isdisjoint(p.pid for p in killed)
 
 
+def _page_answer(chrome, url, text):
+    """The predicted class the page at ``url`` shows for ``text``."""
+    from selenium.webdriver.common.keys import Keys
+
+    chrome.get(url)
+    box = chrome.find_element("id", "text")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+    deadline = time.monotonic() + 60
+    while chrome.find_element("id", "status").get_attribute("data-state") != "ok":
+        assert time.monotonic() < deadline, chrome.find_element("id", "status").text
+        time.sleep(0.1)
+    return chrome.find_element("id", "predicted").text
+
+
+def test_serve_on_every_address_is_ready_and_its_page_answers_under_any_host_name(model_dir, tmp_path):
+    require(java_present(), f"no Java for MXNet Model Server's frontend: {JAVA_HINT}")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from browser import start_chromium
+
+    served = Served(model_dir, tmp_path / "run", extra=("--host", "0.0.0.0")).wait_ready()
+    try:
+        page_port = int(served.page.rstrip("/").rsplit(":", 1)[1])
+        with urllib.request.urlopen(f"http://127.0.0.1:{page_port}/ready", timeout=10) as ready:
+            assert ready.status == 200
+        expected = post(served.predictions.replace("localhost", "127.0.0.1"), {"text": TEXTS[1]})[1]["predicted"]
+        chrome = start_chromium()
+        try:
+            shown = [_page_answer(chrome, f"http://{name}:{page_port}/", TEXTS[1])
+                     for name in ("127.0.0.1", "localhost")]
+        finally:
+            chrome.quit()
+        assert shown == [expected, expected]
+    finally:
+        served.stop()
+
+
+def test_check_port_takes_every_ipv6_address_for_a_free_port():
+    from crepe.model_server import check_port
+
+    check_port("::", free_ports(1), "the predictions API")
+
+
 def test_serve_page_shows_the_apis_answer_in_chromium(server):
     sys.path.insert(0, str(Path(__file__).parent))
     from browser import screenshot, start_chromium
