@@ -5,11 +5,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from crepe import handler
-from crepe.archive import check_archive, load_archived_model, package
 from crepe.cli import main
 from crepe.errors import CheckpointError
-from crepe.handler import (
+from crepe.inference import load_model, probabilities
+from crepe.serving import handler
+from crepe.serving.archive import check_archive, load_archived_model, package
+from crepe.serving.handler import (
     MAX_BATCH_TEXTS,
     MAX_BODY_BYTES,
     MAX_CHARACTERS,
@@ -19,7 +20,6 @@ from crepe.handler import (
     Service,
     parse,
 )
-from crepe.inference import load_model, probabilities
 
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",
          "New chip doubles battery life", "Rebels sign a ceasefire"]
@@ -123,7 +123,7 @@ def test_check_archive_refuses_a_manifest_naming_another_handler(model, tmp_path
 def test_check_archive_refuses_a_handler_that_is_not_the_shim(model, tmp_path):
     import hashlib
 
-    from crepe.archive import SHIM
+    from crepe.serving.archive import SHIM
 
     code = SHIM.encode() + b"import os\n"
     with zipfile.ZipFile(model[2]) as opened:
@@ -164,7 +164,7 @@ def test_handle_refuses_a_shadowing_module_at_load_before_mxnet_is_loaded(model,
     copy = tmp_path / "unpacked"
     shutil.copytree(model[1], copy)
     (copy / "numpy.py").write_text("raise SystemExit('shadowed')\n")
-    code = ("import sys, types\nfrom crepe import handler\n"
+    code = ("import sys, types\nfrom crepe.serving import handler\n"
             f"context = types.SimpleNamespace(system_properties={{'model_dir': {str(copy)!r}}})\n"
             "try:\n    handler.handle(None, context)\nexcept Exception as error:\n"
             "    print(type(error).__name__, error, 'mxnet' in sys.modules)\n")

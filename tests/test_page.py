@@ -1,6 +1,6 @@
-"""The live-demo page (crepe/page/) in headless Chromium, and the server that serves it.
+"""The live-demo page (crepe/serving/page/) in headless Chromium, and the server that serves it.
 
-The page is served for real by :func:`crepe.page_server.start_page_server`, which forwards the
+The page is served for real by :func:`crepe.serving.page_server.start_page_server`, which forwards the
 page's predictions to the model server; that is a stub of this file (the standard library's HTTP
 server on 127.0.0.1) that answers the serving contract with fixed numbers and records every
 request, so that the tests can count them. One Chromium serves the
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from crepe.errors import UsageError
-from crepe.page_server import DOWN, MAX_FORWARD_BYTES, PAGE_DIRECTORY, PAGE_FILES, start_page_server
+from crepe.serving.page_server import DOWN, MAX_FORWARD_BYTES, PAGE_DIRECTORY, PAGE_FILES, start_page_server
 from tests.browser import screenshot, start_chromium
 from tests.helpers import free_port
 
@@ -425,8 +425,8 @@ def test_page_server_shutdown_closes_the_port():
 
 
 def test_page_files_are_package_data():
-    pyproject = tomllib.loads((PAGE_DIRECTORY.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((PAGE_DIRECTORY.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     setuptools = pyproject["tool"]["setuptools"]
-    patterns = setuptools["package-data"]["crepe.page"]
-    assert "crepe.page" in setuptools["packages"]
+    patterns = setuptools["package-data"]["crepe.serving.page"]
+    assert "crepe.serving.page" in setuptools["packages"]
     assert all(any(fnmatch.fnmatch(name, pattern) for pattern in patterns) for name, _ in PAGE_FILES.values())

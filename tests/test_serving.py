@@ -23,7 +23,7 @@ import pytest
 from helpers import java_present, require
 
 from crepe.cli import main
-from crepe.model_server import JAVA_HINT, MAX_PORT
+from crepe.serving.model_server import JAVA_HINT, MAX_PORT
 
 START_SECONDS, STOP_SECONDS, RECOVER_SECONDS = 180, 60, 30
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",
@@ -277,7 +277,7 @@ def test_serve_on_every_address_is_ready_and_its_page_answers_under_any_host_nam
 
 
 def test_check_port_takes_every_ipv6_address_for_a_free_port():
-    from crepe.model_server import check_port
+    from crepe.serving.model_server import check_port
 
     check_port("::", free_ports(1), "the predictions API")
 
@@ -413,7 +413,7 @@ def test_serve_registers_no_model_from_a_foreign_request_on_any_tcp_port(server,
 
 def test_serve_refuses_an_archive_of_another_sha256_in_one_sentence(model_dir, tmp_path, capsys):
     require(java_present(), f"no Java for MXNet Model Server's frontend: {JAVA_HINT}")
-    from crepe.archive import package
+    from crepe.serving.archive import package
 
     archive = package(model_dir, tmp_path / "crepe.mar")
     assert main(["serve", "--model", str(archive), "--sha256", "0" * 64, "--port", str(free_ports()), "--run-dir",

@@ -7,7 +7,7 @@ An archive (a zip file, ``.mar``) holds:
 * ``serving.json``: its own format version, the version of crepe that made it, the family, classes,
   alphabet, frame length, vocabulary file, a few example texts for the demo page, and the SHA-256 of
   every other file;
-* ``crepe_handler.py``, a one-line shim into the installed :mod:`crepe.handler` (:data:`SHIM`), and the
+* ``crepe_handler.py``, a one-line shim into the installed :mod:`crepe.serving.handler` (:data:`SHIM`), and the
   manifest ``model-archiver`` writes.
 
 The archive is strict (:func:`check_archive` before the server sees it, and again when a worker loads
@@ -27,7 +27,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .errors import CheckpointError, UsageError
+from ..errors import CheckpointError, UsageError
 
 __all__ = ["HANDLER", "SHIM", "FORMAT", "describe", "package", "check_archive", "check_unpacked", "read_description",
            "load_archived_model"]
@@ -36,7 +36,7 @@ HELP = "make a model archive (.mar) for MXNet Model Server"
 #: The handler module's name inside an archive, and the manifest's entry point.
 HANDLER, ENTRY_POINT = "crepe_handler.py", "crepe_handler:handle"
 #: The handler module inside every archive: one line into the installed crepe.
-SHIM = "from crepe.handler import handle  # noqa: F401  (the installed crepe answers; see crepe.archive)\n"
+SHIM = "from crepe.serving.handler import handle  # noqa: F401\n"
 #: The archive's own description, the manifest model-archiver writes, and the prefix of the exported network.
 DESCRIPTION, MANIFEST, EXPORT_PREFIX = "serving.json", "MAR-INF/MANIFEST.json", "model"
 #: The version of serving.json's layout; an archive of another format is refused.
@@ -53,8 +53,8 @@ def _examples(config):
     >>> len(_examples({"run": {"dataset": "sample"}})), _examples({"run": {"dataset": "ag_news"}})
     (40, [])
     """
-    from .data import BUNDLED, load_evaluation_set
-    from .errors import DataError
+    from ..data import BUNDLED, load_evaluation_set
+    from ..errors import DataError
 
     name = config.get("run", {}).get("dataset")
     if name not in BUNDLED:                     # nothing is downloaded for this: the page has examples of its own
@@ -76,7 +76,7 @@ def describe(config, files, prefix, examples=()):
     >>> d["family"], d["files"], d["format"] == FORMAT
     ('crepe', {'model-0000.params': '00ff'}, True)
     """
-    from . import __version__
+    from .. import __version__
 
     return {"format": FORMAT, "crepe": __version__, "family": config["model"], "classes": config["classes"],
             "alphabet": config.get("alphabet"), "frame_length": config.get("frame_length"),
@@ -87,9 +87,9 @@ def describe(config, files, prefix, examples=()):
 
 def _stage(model_dir, staging):
     """Write the archive's files into ``staging`` (a fresh folder)."""
-    from .families import FAMILIES
-    from .files import sha256_of, write_json
-    from .inference import export, load_model
+    from ..families import FAMILIES
+    from ..files import sha256_of, write_json
+    from ..inference import export, load_model
 
     net, config = load_model(model_dir)
     export(net, staging / EXPORT_PREFIX)
@@ -117,7 +117,7 @@ def package(model_dir, out=None, name=None):
     -------
     Path
     """
-    from .checkpoint import read_config
+    from ..checkpoint import read_config
 
     model_dir = Path(model_dir)
     name = name or read_config(model_dir)["model"]
@@ -144,7 +144,7 @@ def package(model_dir, out=None, name=None):
 
 def read_description(names, read):
     """``serving.json`` as a dict, checked; ``read(name)`` gives a file's bytes (folder or zip alike)."""
-    from . import __version__
+    from .. import __version__
 
     if DESCRIPTION not in names:
         raise CheckpointError(f"{DESCRIPTION}: missing; this is not an archive made by `python -m crepe package`")
@@ -214,7 +214,7 @@ def check_archive(path, sha256=None):
         Naming the archive and the file: not a zip, another SHA-256, a member not listed, a foreign
         manifest or handler, another crepe version, no description, a file missing or damaged.
     """
-    from .files import sha256_of
+    from ..files import sha256_of
 
     path = Path(path)
     if sha256 is not None and sha256_of(path) != sha256.strip().lower():
@@ -259,8 +259,8 @@ def load_archived_model(directory, ctx=None):
     """
     import mxnet as mx
 
-    from .checkpoint import read_config
-    from .families import FAMILIES, hybridize
+    from ..checkpoint import read_config
+    from ..families import FAMILIES, hybridize
 
     directory = Path(directory)
     description = check_unpacked(directory)

@@ -27,9 +27,9 @@ this module alone decodes them. Accepted bodies, at most :data:`MAX_BODY_BYTES` 
 One rule for empty texts: a text that is empty or only white space is refused with 400, whether it
 is the whole body, ``{"text": ""}`` or one of ``"texts"`` (``predict --file`` skips such lines).
 
-The archive's handler is a one-line shim into this module (:mod:`crepe.archive`), so a text is
+The archive's handler is a one-line shim into this module (:mod:`crepe.serving.archive`), so a text is
 encoded exactly as ``python -m crepe predict`` does. Loading checks the unpacked archive strictly
-(:func:`crepe.archive.check_unpacked`) before MXNet is imported.
+(:func:`crepe.serving.archive.check_unpacked`) before MXNet is imported.
 """
 import json
 import logging
@@ -121,7 +121,7 @@ def _json_object(text):
     >>> _json_object('{"text": ' + "1" * 5000 + "}")
     Traceback (most recent call last):
     ...
-    crepe.handler.RequestError: the request body's JSON cannot be read: a number in it is too long
+    crepe.serving.handler.RequestError: the request body's JSON cannot be read: a number in it is too long
     """
     try:
         message = json.loads(text)
@@ -181,7 +181,7 @@ def parse(body, content_type=None):
     >>> parse(b'{"texts": 3}')
     Traceback (most recent call last):
     ...
-    crepe.handler.RequestError: 'texts' must be a non-empty list of strings
+    crepe.serving.handler.RequestError: 'texts' must be a non-empty list of strings
     """
     if len(body) > MAX_BODY_BYTES:
         raise RequestError(f"the request body has {len(body)} bytes; the limit is {MAX_BODY_BYTES}", status=413)
@@ -240,8 +240,8 @@ class Service:
     """A loaded model and how it answers a batch; :func:`handle` keeps one per worker process."""
 
     def __init__(self, model_dir, ctx=None):
-        from crepe.archive import load_archived_model
         from crepe.inference import answer, probabilities
+        from crepe.serving.archive import load_archived_model
 
         self._probabilities, self._answer = probabilities, answer
         self.net, self.config = load_archived_model(model_dir, ctx)
@@ -357,7 +357,7 @@ def handle(data, context):
     """
     global _service
     if data is None:
-        from crepe.archive import check_unpacked
+        from crepe.serving.archive import check_unpacked
 
         check_unpacked(context.system_properties["model_dir"])      # before anything heavy is imported
         _service = Service(Path(context.system_properties["model_dir"]), _context_device(context))

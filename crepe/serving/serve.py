@@ -2,9 +2,9 @@
 
 It packages the model (or takes a strictly checked archive, optionally pinned with ``--sha256``),
 writes the server's configuration into a private run folder (0700) of its own, starts the server
-(:mod:`crepe.model_server`; its management API is a Unix socket in that folder), registers the model
+(:mod:`crepe.serving.model_server`; its management API is a Unix socket in that folder), registers the model
 with batching through that socket, waits until a worker is ready, starts the page server
-(:mod:`crepe.page_server`: the page, ``/ready``, and ``POST /predictions/<name>`` forwarded) and
+(:mod:`crepe.serving.page_server`: the page, ``/ready``, and ``POST /predictions/<name>`` forwarded) and
 only then prints::
 
     predictions: http://127.0.0.1:8080/predictions/crepe
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["settings_of", "prepare_archive", "page_config", "serve"]
 
@@ -29,7 +29,7 @@ HELP = "serve a model behind MXNet Model Server, with the live-demo page"
 
 
 def add_arguments(parser):
-    from .cli import _positive
+    from ..cli import _positive
     from .model_server import ServeSettings
 
     defaults = ServeSettings()
@@ -55,7 +55,7 @@ def add_arguments(parser):
 
 
 def settings_of(args):
-    """The :class:`crepe.model_server.ServeSettings` the arguments ask for."""
+    """The :class:`crepe.serving.model_server.ServeSettings` the arguments ask for."""
     from .model_server import ServeSettings
 
     return ServeSettings(host=args.host, port=args.port, page_port=args.page_port, batch_size=args.batch_size,
@@ -66,7 +66,7 @@ def prepare_archive(model, store, name=None, sha256=None):
     """(archive in ``store``, its description, model name): a model directory is packaged, an archive checked.
 
     The copy in ``store`` (which only this user can reach) is the one checked, strictly
-    (:func:`crepe.archive.check_archive`), and then the one the server loads; ``sha256`` pins it.
+    (:func:`crepe.serving.archive.check_archive`), and then the one the server loads; ``sha256`` pins it.
 
     Raises
     ------
@@ -80,7 +80,7 @@ def prepare_archive(model, store, name=None, sha256=None):
     if sha256 is not None and not model.is_file():
         raise UsageError(f"--sha256 pins an archive (.mar), and {model} is not one")
     if model.is_dir():
-        from .checkpoint import read_config
+        from ..checkpoint import read_config
 
         name = name or read_config(model)["model"]
         archive = package(model, store / f"{name}.mar", name)

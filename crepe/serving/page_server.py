@@ -1,6 +1,6 @@
 """The live-demo page's own web server: its static files, a ``config.json``, predictions and readiness.
 
-The page (``crepe/page/``) reads ``config.json`` from its own origin and POSTs to its own origin too:
+The page (``crepe/serving/page/``) reads ``config.json`` from its own origin and POSTs to its own origin too:
 this server forwards ``POST /predictions/<name>`` to the model server (bounded body, bounded time),
 so the page works under any host name or port and the model server allows no other origin (no CORS).
 ``GET /ready`` answers 200 only while the model has a ready worker (a load balancer's health check).
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["PAGE_DIRECTORY", "PageServer", "start_page_server"]
 
@@ -32,7 +32,7 @@ CONFIG_PATH, READY_PATH, JSON = "/config.json", "/ready", "application/json"
 # The page loads nothing from elsewhere and connects only to its own origin.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
                     "Content-Security-Policy": "default-src 'self'"}
-#: The largest body forwarded (the handler's own limit, crepe.handler.MAX_BODY_BYTES), and the seconds
+#: The largest body forwarded (the handler's own limit, crepe.serving.handler.MAX_BODY_BYTES), and the seconds
 #: the model server may take (above its 20 s response timeout).
 MAX_FORWARD_BYTES, FORWARD_SECONDS = 1_000_000, 60
 #: A refused body up to this size is read and dropped, so that the client sees the 413 (beyond: cut off).

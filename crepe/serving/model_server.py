@@ -1,7 +1,7 @@
 """MXNet Model Server as a child process: its configuration, start, model registration and stop.
 
 ``multi-model-server`` is a Java frontend (HTTP, batching, queues) that starts Python worker
-processes running :mod:`crepe.handler`. Everything it writes goes into one run folder, readable by
+processes running :mod:`crepe.serving.handler`. Everything it writes goes into one run folder, readable by
 this user only (0700): ``config.properties``, ``logs/`` (``LOG_LOCATION``, ``METRICS_LOCATION``) and
 ``tmp/`` (``TEMP`` and ``TMPDIR``: unpacked models, sockets, its PID file). It runs in a process group
 of its own, so that :meth:`ModelServer.stop` ends the launcher, the Java frontend and every Python
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .errors import UsageError
-from .supervisor import Process, stop
+from ..errors import UsageError
+from ..supervisor import Process, stop
 
 __all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "url_host", "ManagementClient",
            "ModelServer"]
@@ -64,7 +64,7 @@ class ServeSettings:
         Requests waiting at most; beyond, the server answers 503.
     max_request_bytes : int
         The largest request body the frontend accepts: above the handler's own limit
-        (:data:`crepe.handler.MAX_BODY_BYTES`), so that the handler answers 413 in a sentence.
+        (:data:`crepe.serving.handler.MAX_BODY_BYTES`), so that the handler answers 413 in a sentence.
     response_timeout : int
         Seconds a worker may take for a batch before the frontend replaces it. MMS's worker answers
         through a forked child; if that child dies, only this timeout notices.
@@ -123,7 +123,7 @@ def url_host(host):
 def config_properties(settings, run_dir, gpus=0):
     """The server's ``config.properties``: addresses, queues, folders; management on a Unix socket.
 
-    No CORS setting: the demo page reaches predictions through its own server (crepe.page_server), so
+    No CORS setting: the demo page reaches predictions through its own server (crepe.serving.page_server), so
     no browser origin is allowed to read the model server's answers.
 
     Examples
@@ -142,7 +142,7 @@ def config_properties(settings, run_dir, gpus=0):
         f"job_queue_size={settings.queue}",
         f"max_request_size={settings.max_request_bytes}",
         f"number_of_gpu={gpus}",
-        "decode_input_request=false",              # the handler decodes bodies itself (crepe.handler)
+        "decode_input_request=false",              # the handler decodes bodies itself (crepe.serving.handler)
         "vmargs=-XX:-UsePerfData -Xmx1g",          # no hsperfdata files outside the run folder
         ""])
 
