@@ -49,6 +49,7 @@ class PageHandler(BaseHTTPRequestHandler):
     """GET/HEAD for the server's ``documents`` and ``/ready``; POST to the predictions path is forwarded."""
 
     timeout = FORWARD_SECONDS               # seconds a client may leave its connection silent
+    protocol_version = "HTTP/1.1"           # keep-alive: every answer has a Content-Length
 
     def do_GET(self):
         self._answer(send_body=True)
@@ -58,9 +59,11 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         if urlsplit(self.path).path != self.server.predictions or self.server.upstream is None:
+            self.close_connection = True        # its body stays unread
             return self._refuse()
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
+            self.close_connection = True
             return self._send(HTTPStatus.LENGTH_REQUIRED, _error("send the body with a Content-Length"), JSON)
         if int(length) > MAX_FORWARD_BYTES:
             self._discard(int(length))
