@@ -276,6 +276,12 @@ def test_serve_on_every_address_is_ready_and_its_page_answers_under_any_host_nam
         served.stop()
 
 
+def test_serve_refuses_an_ipv6_host_in_one_sentence_not_as_a_port_in_use(model_dir, capsys):
+    assert main(["serve", "--model", str(model_dir), "--host", "::", "--port", str(free_ports())]) == 2
+    error = capsys.readouterr().err
+    assert "cannot listen on an IPv6 address" in error and "in use" not in error and error.count("\n") == 1
+
+
 def test_check_port_takes_every_ipv6_address_for_a_free_port():
     from crepe.serving.model_server import check_port
 

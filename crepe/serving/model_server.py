@@ -33,8 +33,7 @@ from typing import Optional
 from ..errors import UsageError
 from ..supervisor import Process, stop
 
-__all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "url_host", "ManagementClient",
-           "ModelServer"]
+__all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "ManagementClient", "ModelServer"]
 
 #: MMS's frontend refuses ports from 32767 (Java's Short.MAX_VALUE) up.
 MAX_PORT = 32766
@@ -80,6 +79,9 @@ class ServeSettings:
     response_timeout: int = 20
 
     def __post_init__(self):
+        if ":" in self.host:
+            raise UsageError(f"--host {self.host}: MXNet Model Server 1.1.11 cannot listen on an IPv6 address; give "
+                             "0.0.0.0 for every IPv4 address, or a host name")
         if self.port > MAX_PORT:
             raise UsageError(f"--port {self.port} is too high: MXNet Model Server takes ports up to {MAX_PORT}")
 
@@ -90,8 +92,8 @@ class ServeSettings:
 
     @property
     def public_host(self):
-        """The name a browser on this machine uses for ``host`` (``localhost`` for 0.0.0.0 and ::)."""
-        return "localhost" if self.host in ("0.0.0.0", "::") else self.host
+        """The name a browser on this machine uses for ``host`` (``localhost`` for 0.0.0.0)."""
+        return "localhost" if self.host == "0.0.0.0" else self.host
 
 
 def management_socket(run_dir):
@@ -109,17 +111,6 @@ def management_socket(run_dir):
     return path
 
 
-def url_host(host):
-    """``host`` as it stands in a URL (an IPv6 address in brackets).
-
-    Examples
-    --------
-    >>> url_host("::"), url_host("127.0.0.1")
-    ('[::]', '127.0.0.1')
-    """
-    return f"[{host}]" if ":" in host else host
-
-
 def config_properties(settings, run_dir, gpus=0):
     """The server's ``config.properties``: addresses, queues, folders; management on a Unix socket.
 
@@ -134,7 +125,7 @@ def config_properties(settings, run_dir, gpus=0):
 'use_native_io=true']
     """
     return "\n".join([
-        f"inference_address=http://{url_host(settings.host)}:{settings.port}",
+        f"inference_address=http://{settings.host}:{settings.port}",
         f"management_address=unix:{management_socket(run_dir)}",
         "use_native_io=true",                      # MMS needs epoll for a Unix socket
         f"model_store={run_dir / 'model-store'}",
@@ -280,8 +271,8 @@ class ModelServer:
     @property
     def address(self):
         """``host:port`` of the predictions API, as this machine reaches it."""
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.settings.host, self.settings.host)
-        return f"{url_host(host)}:{self.settings.port}"
+        host = "127.0.0.1" if self.settings.host == "0.0.0.0" else self.settings.host
+        return f"{host}:{self.settings.port}"
 
     def url(self, path):
         """A URL of the predictions API, as this machine reaches it."""

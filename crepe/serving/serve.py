@@ -125,7 +125,7 @@ def _say(line):
 
 def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
-    from .model_server import ModelServer, check_port, find_java, url_host
+    from .model_server import ModelServer, check_port, find_java
     from .page_server import start_page_server
 
     find_java()
@@ -136,7 +136,7 @@ def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     run_dir.chmod(0o700)                        # only this user may reach the management socket inside
     server, page_server = ModelServer(run_dir, settings), None
-    host = url_host(settings.public_host)
+    host = settings.public_host
     try:
         archive, description, name = prepare_archive(model, run_dir / "model-store", name, sha256)
         server.start()
