@@ -136,6 +136,7 @@ class PageServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer over in-memory ``documents``; :meth:`shutdown` also closes it and its thread."""
 
     daemon_threads = True
+    request_queue_size = 256                # connections waiting to be accepted (socketserver's default is 5)
 
     def __init__(self, address, documents, upstream=None, ready=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
