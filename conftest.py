@@ -10,7 +10,7 @@ instead, as every test needing a system component does (tests/helpers.py ``requi
 """
 import pytest
 
-from crepe.model_server import JAVA_HINT
+from crepe.serving.model_server import JAVA_HINT
 from tests.helpers import java_present, require
 
 #: The notebooks whose stored outputs need a running model server.

@@ -35,8 +35,7 @@ _LAZY = {
 _SUBMODULES = ("filters", "quantise", "arithmetic", "devices", "readers", "data", "download", "files", "signals",
                "architectures", "model", "words", "families", "settings", "recipes", "precision", "optimizer_state",
                "checkpoint", "callbacks", "train", "inference", "plots", "explain", "augment", "doctor", "cli",
-               "errors", "processes", "distributed", "supervisor", "archive", "handler", "model_server",
-               "page_server", "serve")
+               "errors", "processes", "release", "diagrams", "distributed", "serving")
 
 __all__ = sorted(_LAZY) + ["filters", "use_all_cores"]
 __version__ = "0.1.0"

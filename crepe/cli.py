@@ -18,7 +18,8 @@ EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 # Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
 # ``run(args)``, and is imported only to build the parser (so it imports MXNet lazily, as this one does).
-COMMAND_MODULES = {"package": "crepe.archive", "serve": "crepe.serve", "launch": "crepe.distributed.launch"}
+COMMAND_MODULES = {"package": "crepe.serving.archive", "serve": "crepe.serving.serve",
+                   "launch": "crepe.distributed.launch"}
 
 
 def _positive(kind):

@@ -82,7 +82,7 @@ def free_port():
 def java_present():
     """Whether MXNet Model Server's frontend would find a Java runtime."""
     from crepe.errors import UsageError
-    from crepe.model_server import find_java
+    from crepe.serving.model_server import find_java
 
     try:
         find_java()

@@ -1,9 +1,9 @@
-"""The live-demo page (crepe/page/) in headless Chromium, and the server that serves it.
+"""The live-demo page (crepe/serving/page/) in headless Chromium, and the server that serves it.
 
-The page is served for real by :func:`crepe.page_server.start_page_server`; the model server is a
-stub of this file (the standard library's HTTP server on 127.0.0.1) that answers the serving
-contract with fixed numbers, allows exactly the page's origin (CORS, with the preflight that a JSON
-POST needs) and records every request, so that the tests can count them. One Chromium serves the
+The page is served for real by :func:`crepe.serving.page_server.start_page_server`, which forwards the
+page's predictions to the model server; that is a stub of this file (the standard library's HTTP
+server on 127.0.0.1) that answers the serving contract with fixed numbers and records every
+request, so that the tests can count them. One Chromium serves the
 whole module; every wait is bounded. Set BROWSER_SCREENSHOTS=folder to keep a screenshot.
 """
 import fnmatch
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from crepe.errors import UsageError
-from crepe.page_server import PAGE_DIRECTORY, PAGE_FILES, start_page_server
+from crepe.serving.page_server import DOWN, MAX_FORWARD_BYTES, PAGE_DIRECTORY, PAGE_FILES, start_page_server
 from tests.browser import screenshot, start_chromium
 from tests.helpers import free_port
 
@@ -120,10 +120,10 @@ def page(chrome, stub):
     servers = []
     stub.requests, stub.answered = [], []
 
-    def open_page(examples=(), predictions=None, debounce_ms=None):
-        config = {"predictions": predictions or f"http://127.0.0.1:{stub.server_port}/predictions/crepe",
-                  "model": "crepe", "classes": CLASSES, "examples": list(examples)}
-        server, url = start_page_server(config)
+    def open_page(examples=(), upstream=None, debounce_ms=None, classes=CLASSES):
+        config = {"predictions": "/predictions/crepe", "model": "crepe", "classes": list(classes),
+                  "examples": list(examples)}
+        server, url = start_page_server(config, upstream=upstream or f"127.0.0.1:{stub.server_port}")
         servers.append(server)
         stub.origin = server.origin
         chrome.get(url)
@@ -167,10 +167,13 @@ def test_page_sends_one_request_per_pause_in_typing(page, chrome, stub):
     assert [r["body"] for r in stub.requests] == [{"text": HEADLINE, "explain": True}]
 
 
-def test_page_sends_json_from_its_own_origin(page, chrome, stub):
+def test_page_sends_json_to_its_own_origin(page, chrome, stub):
     page().send_keys(HEADLINE)
     answered(chrome, HEADLINE)
-    assert [(r["origin"], r["type"]) for r in stub.requests] == [(stub.origin, "application/json")]
+    fetched = chrome.execute_script("return performance.getEntriesByType('resource')"
+                                    ".filter(e => e.initiatorType === 'fetch').map(e => e.name)")
+    assert fetched == [stub.origin + "/config.json", stub.origin + "/predictions/crepe"]
+    assert [r["type"] for r in stub.requests] == ["application/json"]
 
 
 def test_page_sends_nothing_for_unchanged_text(page, chrome, stub):
@@ -221,12 +224,23 @@ def test_page_random_example_without_examples_uses_its_own_headlines(page, chrom
     assert box.get_attribute("value").strip() and texts(stub) == [box.get_attribute("value")]
 
 
-def test_page_says_how_to_start_a_model_server_that_is_down(page, chrome):
-    url = f"http://127.0.0.1:{free_port()}/predictions/crepe"
-    page(predictions=url, debounce_ms=NEVER).send_keys(HEADLINE + ENTER)
+def test_page_says_that_a_model_server_that_is_down_is_not_answering(page, chrome):
+    page(upstream=f"127.0.0.1:{free_port()}", debounce_ms=NEVER).send_keys(HEADLINE + ENTER)
     kind, message = until(lambda: status(chrome)[0] == "error" and status(chrome), "the error message")
-    assert message == (f"The model server at {url} is not answering; start it with "
-                       "python -m crepe serve --model DIR")
+    assert message == DOWN
+
+
+def test_page_shows_html_in_class_names_and_examples_as_text(page, chrome):
+    names = ["<b>World</b>", "Sports", "<img src=x onerror=alert(1)>", "Sci/Tech"]
+    example = "<script>document.title='owned'</script> & <i>news</i>"
+    box = page(examples=[example], classes=names, debounce_ms=NEVER)
+    chrome.find_element("id", "random").click()
+    answered(chrome, "the example")
+    labels = [element.text for element in chrome.find_elements("css selector", "#bars .bar-label")]
+    assert labels == names and box.get_attribute("value") == example
+    assert chrome.find_element("id", "saliency").text == example
+    assert chrome.find_elements("css selector", "#bars b, #bars img, #saliency script, #saliency i") == []
+    assert chrome.title != "owned"
 
 
 def test_page_shows_the_sentence_of_an_error_answer(page, chrome):
@@ -309,22 +323,68 @@ def get(url, path, method="GET"):
 
 
 @pytest.fixture
-def served():
-    config = {"predictions": "http://127.0.0.1:8080/predictions/crepe", "model": "crepe", "classes": CLASSES,
-              "examples": ["one", "two"]}
-    server, url = start_page_server(config)
-    yield config, url
+def served(stub):
+    config = {"predictions": "/predictions/crepe", "model": "crepe", "classes": CLASSES, "examples": ["one", "two"]}
+    stub.requests, stub.answered, readiness = [], [], {"ready": False}
+    server, url = start_page_server(config, upstream=f"127.0.0.1:{stub.server_port}",
+                                    ready=lambda: readiness["ready"])
+    yield config, url, readiness
     server.shutdown()
 
 
+def post(url, path, body, headers=None):
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("POST", path, body, {"Content-Type": "application/json", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_start_page_server_forwards_predictions_to_the_model_server(served, stub):
+    assert post(served[1], "/predictions/crepe", json.dumps({"text": HEADLINE})) == stub_answer(HEADLINE)
+    assert [r["body"] for r in stub.requests] == [{"text": HEADLINE}]
+
+
+def test_start_page_server_forwards_the_model_servers_error_status(served):
+    assert post(served[1], "/predictions/crepe", json.dumps({"text": "broken"})) == (400, {"error": ERROR_SENTENCE})
+
+
+def test_start_page_server_refuses_a_body_over_the_limit_with_413(served, stub):
+    status_code, answer = post(served[1], "/predictions/crepe", b"x" * (MAX_FORWARD_BYTES + 1))
+    assert status_code == 413 and "the limit is" in answer["error"] and stub.requests == []
+
+
+def test_start_page_server_forwards_only_the_predictions_path(served, stub):
+    connection_status = get(served[1], "/predictions/other", method="POST")[0]
+    assert connection_status == 405 and stub.requests == []
+
+
+def test_start_page_server_answers_ready_only_while_the_model_is_ready(served):
+    _, url, readiness = served
+    before = get(url, "/ready")[0]
+    readiness["ready"] = True
+    assert (before, get(url, "/ready")[0]) == (503, 200)
+
+
+def test_start_page_server_listens_on_every_ipv6_address():
+    server, url = start_page_server({}, host="::")
+    try:
+        assert get(f"http://127.0.0.1:{server.server_address[1]}", "/")[0] == 200
+    finally:
+        server.shutdown()
+
+
 def test_start_page_server_serves_the_config_from_memory(served):
-    config, url = served
+    config, url, _ = served
     status_code, kind, body = get(url, "/config.json")
     assert (status_code, kind, json.loads(body)) == (200, "application/json", config)
 
 
 def test_start_page_server_serves_the_page_at_its_root(served):
-    _, url = served
+    url = served[1]
     assert get(url, "/") == get(url, "/index.html") == (200, "text/html; charset=utf-8",
                                                         (PAGE_DIRECTORY / "index.html").read_bytes())
 
@@ -365,8 +425,8 @@ def test_page_server_shutdown_closes_the_port():
 
 
 def test_page_files_are_package_data():
-    pyproject = tomllib.loads((PAGE_DIRECTORY.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((PAGE_DIRECTORY.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     setuptools = pyproject["tool"]["setuptools"]
-    patterns = setuptools["package-data"]["crepe.page"]
-    assert "crepe.page" in setuptools["packages"]
+    patterns = setuptools["package-data"]["crepe.serving.page"]
+    assert "crepe.serving.page" in setuptools["packages"]
     assert all(any(fnmatch.fnmatch(name, pattern) for pattern in patterns) for name, _ in PAGE_FILES.values())

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "crepe"
-MODULES = sorted(PACKAGE.rglob("*.py"))             # the subpackages' modules too
+MODULES = sorted(PACKAGE.rglob("*.py"))
 MAX_MODULE_LINES, MAX_BODY_LINES, MAX_PARAMETERS = 400, 60, 8
 
 
@@ -26,18 +26,18 @@ def parameters(node):
     return [name for name in names if name not in ("self", "cls")]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(path.relative_to(PACKAGE)) for path in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[path.relative_to(PACKAGE).as_posix() for path in MODULES])
 def test_module_is_at_most_400_lines(path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= MAX_MODULE_LINES
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(path.relative_to(PACKAGE)) for path in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[path.relative_to(PACKAGE).as_posix() for path in MODULES])
 def test_module_functions_are_at_most_60_lines(path):
     long = [(name, body_lines(node)) for name, node in functions(path) if body_lines(node) > MAX_BODY_LINES]
     assert not long
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(path.relative_to(PACKAGE)) for path in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[path.relative_to(PACKAGE).as_posix() for path in MODULES])
 def test_module_functions_take_at_most_8_parameters(path):
     many = [(name, len(parameters(node))) for name, node in functions(path) if len(parameters(node)) > MAX_PARAMETERS]
     assert not many

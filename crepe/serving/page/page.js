@@ -1,5 +1,6 @@
 // The live-demo page: reads config.json from its own origin, sends the text to the model server
-// (POST {"text", "explain": true}) after a pause in typing or on Enter/Tab, and shows the answer:
+// through its own origin (POST {"text", "explain": true} to config.predictions, a path that the page's
+// server forwards) after a pause in typing or on Enter/Tab, and shows the answer:
 // the predicted class, one bar per class, the characters coloured by saliency.
 "use strict";
 
@@ -30,11 +31,10 @@
     status.dataset.state = kind;
   }
 
-  // A model server bound to every interface (0.0.0.0) is reached at the host this page came from.
+  // The predictions path, on the origin this page came from (any host name or port).
   function predictionsUrl(raw) {
     const url = new URL(raw, window.location.href);
-    if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = window.location.hostname;
-    return url.href;
+    return window.location.origin + url.pathname;
   }
 
   function examples() {
@@ -152,7 +152,7 @@
     if (error.name === "AbortError") {
       return `The model server at ${state.url} did not answer within ${TIMEOUT_MS / 1000} s.`;
     }
-    return `The model server at ${state.url} is not answering; start it with ` +
+    return `The page's server at ${window.location.origin} is not answering; start it with ` +
       "python -m crepe serve --model DIR";
   }
 

@@ -1,11 +1,15 @@
 """``python -m crepe serve --model DIR|FILE.mar``: the model behind MXNet Model Server, and the demo page.
 
-It packages the model (or takes an archive), writes the server's configuration into a run folder of
-its own, starts the server (:mod:`crepe.model_server`), registers the model with batching, starts the
-page server (:mod:`crepe.page_server`) and prints::
+It packages the model (or takes a strictly checked archive, optionally pinned with ``--sha256``),
+writes the server's configuration into a private run folder (0700) of its own, starts the server
+(:mod:`crepe.serving.model_server`; its management API is a Unix socket in that folder), registers the model
+with batching through that socket, waits until a worker is ready, starts the page server
+(:mod:`crepe.serving.page_server`: the page, ``/ready``, and ``POST /predictions/<name>`` forwarded) and
+only then prints::
 
     predictions: http://127.0.0.1:8080/predictions/crepe
     demo page: http://127.0.0.1:8082/
+    readiness: http://127.0.0.1:8082/ready (the page's port also forwards /predictions/crepe)
 
 It stays in the foreground until Ctrl-C or SIGTERM, then stops the server, its workers and the page
 server, and removes its temporary files (the unpacked model, sockets, the archive it made); the
@@ -17,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["settings_of", "prepare_archive", "page_config", "serve"]
 
@@ -25,17 +29,18 @@ HELP = "serve a model behind MXNet Model Server, with the live-demo page"
 
 
 def add_arguments(parser):
-    from .cli import _positive
+    from ..cli import _positive
     from .model_server import ServeSettings
 
     defaults = ServeSettings()
     parser.add_argument("--model", type=Path, required=True, help="a model directory, or an archive from "
                         "`python -m crepe package`")
     parser.add_argument("--name", help="the model's name in the URLs (default: crepe or word)")
-    parser.add_argument("--host", default=defaults.host, help="where the predictions API listens (default "
-                        "127.0.0.1; 0.0.0.0 in a container); the management API stays on 127.0.0.1")
+    parser.add_argument("--host", default=defaults.host, help="where the predictions API and the page listen "
+                        "(default 127.0.0.1; 0.0.0.0 in a container); the management API is a Unix socket in the "
+                        "run folder")
     parser.add_argument("--port", type=_positive(int), default=defaults.port, help="the predictions API's port "
-                        "(default 8080); management takes the next one, the demo page the one after")
+                        "(default 8080); the demo page takes --port + 2")
     parser.add_argument("--page-port", type=_positive(int), help="the demo page's port (default: --port + 2)")
     parser.add_argument("--batch-size", type=_positive(int), default=defaults.batch_size,
                         help=f"requests answered by one forward pass at most (default {defaults.batch_size})")
@@ -43,20 +48,25 @@ def add_arguments(parser):
                         help=f"milliseconds to wait for a batch to fill (default {defaults.max_batch_delay})")
     parser.add_argument("--workers", type=_positive(int), default=defaults.workers,
                         help="Python worker processes (default 1); each gets cores / workers threads")
+    parser.add_argument("--sha256", metavar="HEX", help="serve the archive only if the whole file has this SHA-256 "
+                        "(its digests inside give integrity, not authenticity)")
     parser.add_argument("--run-dir", type=Path, help="the run folder for configuration and logs (default: a new "
                         "folder in the system's temporary directory)")
 
 
 def settings_of(args):
-    """The :class:`crepe.model_server.ServeSettings` the arguments ask for."""
+    """The :class:`crepe.serving.model_server.ServeSettings` the arguments ask for."""
     from .model_server import ServeSettings
 
     return ServeSettings(host=args.host, port=args.port, page_port=args.page_port, batch_size=args.batch_size,
                          max_batch_delay=args.max_batch_delay, workers=args.workers)
 
 
-def prepare_archive(model, store, name=None):
+def prepare_archive(model, store, name=None, sha256=None):
     """(archive in ``store``, its description, model name): a model directory is packaged, an archive checked.
+
+    The copy in ``store`` (which only this user can reach) is the one checked, strictly
+    (:func:`crepe.serving.archive.check_archive`), and then the one the server loads; ``sha256`` pins it.
 
     Raises
     ------
@@ -67,8 +77,10 @@ def prepare_archive(model, store, name=None):
 
     model = Path(model)
     store.mkdir(parents=True, exist_ok=True)
+    if sha256 is not None and not model.is_file():
+        raise UsageError(f"--sha256 pins an archive (.mar), and {model} is not one")
     if model.is_dir():
-        from .checkpoint import read_config
+        from ..checkpoint import read_config
 
         name = name or read_config(model)["model"]
         archive = package(model, store / f"{name}.mar", name)
@@ -78,18 +90,18 @@ def prepare_archive(model, store, name=None):
         shutil.copyfile(model, archive)
     else:
         raise UsageError(f"{model}: neither a model directory nor a .mar archive")
-    return archive, check_archive(archive), name
+    return archive, check_archive(archive, sha256), name
 
 
-def page_config(description, predictions):
-    """What the demo page reads as ``config.json``.
+def page_config(description, name):
+    """What the demo page reads as ``config.json``: it POSTs to ``/predictions/<name>`` on its own origin.
 
     Examples
     --------
-    >>> page_config({"family": "crepe", "classes": ["a", "b"], "examples": ["x"]}, "http://h:1/predictions/crepe")
-    {'predictions': 'http://h:1/predictions/crepe', 'model': 'crepe', 'classes': ['a', 'b'], 'examples': ['x']}
+    >>> page_config({"family": "crepe", "classes": ["a", "b"], "examples": ["x"]}, "crepe")
+    {'predictions': '/predictions/crepe', 'model': 'crepe', 'classes': ['a', 'b'], 'examples': ['x']}
     """
-    return {"predictions": predictions, "model": description["family"], "classes": description["classes"],
+    return {"predictions": f"/predictions/{name}", "model": description["family"], "classes": description["classes"],
             "examples": list(description.get("examples", []))}
 
 
@@ -111,29 +123,31 @@ def _say(line):
     print(line, flush=True)                         # whoever reads a pipe sees it now, not at exit
 
 
-def serve(model, settings, run_dir=None, name=None, ready=_say):
+def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
     from .model_server import ModelServer, check_port, find_java
     from .page_server import start_page_server
 
     find_java()
-    inference, management, page = settings.ports
+    inference, page = settings.ports
     check_port(settings.host, inference, "the predictions API")
-    check_port("127.0.0.1", management, "the management API, --port + 1")
     check_port(settings.host, page, "the demo page", "--page-port" if settings.page_port else "--port or --page-port")
-    run_dir = Path(run_dir or tempfile.mkdtemp(prefix="crepe-serve-"))
+    run_dir = Path(run_dir or tempfile.mkdtemp(prefix="crepe-serve-"))          # mkdtemp: 0700
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run_dir.chmod(0o700)                        # only this user may reach the management socket inside
     server, page_server = ModelServer(run_dir, settings), None
     host = settings.public_host
     try:
-        archive, description, name = prepare_archive(model, run_dir / "model-store", name)
-        origin = f"http://{host}:{page}"
-        server.start(origin)
+        archive, description, name = prepare_archive(model, run_dir / "model-store", name, sha256)
+        server.start()
         server.wait_until_up()
         server.register(name, archive)
-        predictions = f"http://{host}:{inference}/predictions/{name}"
-        page_server, _ = start_page_server(page_config(description, predictions), settings.host, page)
-        ready(f"predictions: {predictions}")
-        ready(f"demo page: {origin}/")
+        server.wait_until_ready(name)
+        page_server, _ = start_page_server(page_config(description, name), settings.host, page, server.address,
+                                           lambda: server.management.ready_workers(name) > 0)
+        ready(f"predictions: http://{host}:{inference}/predictions/{name}")
+        ready(f"demo page: http://{host}:{page}/")
+        ready(f"readiness: http://{host}:{page}/ready (the page's port also forwards /predictions/{name})")
         ready(f"(run folder {run_dir}; Ctrl-C stops)")
         _wait(server)
     except KeyboardInterrupt:
@@ -153,4 +167,4 @@ def run(args):
     run_dir = args.run_dir
     if run_dir is not None and run_dir.exists() and any(run_dir.iterdir()):
         raise UsageError(f"--run-dir {run_dir} is not empty; give a new or empty folder")
-    serve(args.model, settings_of(args), run_dir, args.name)
+    serve(args.model, settings_of(args), run_dir, args.name, sha256=args.sha256)

@@ -1,0 +1,331 @@
+"""MXNet Model Server as a child process: its configuration, start, model registration and stop.
+
+``multi-model-server`` is a Java frontend (HTTP, batching, queues) that starts Python worker
+processes running :mod:`crepe.serving.handler`. Everything it writes goes into one run folder, readable by
+this user only (0700): ``config.properties``, ``logs/`` (``LOG_LOCATION``, ``METRICS_LOCATION``) and
+``tmp/`` (``TEMP`` and ``TMPDIR``: unpacked models, sockets, its PID file). It runs in a process group
+of its own, so that :meth:`ModelServer.stop` ends the launcher, the Java frontend and every Python
+worker together.
+
+The management API has no authentication, and MMS downloads a model from any URL it is given: on
+TCP, any local user, and any web page (a POST without a body needs no CORS preflight), could make it
+run code. So it listens on a Unix socket inside the run folder (``management_address=unix:...`` with
+``use_native_io=true``), and :class:`ManagementClient` talks HTTP over that socket. Only the
+predictions API listens on TCP.
+
+Batching applies only to a model registered through the management API (:meth:`ModelServer.register`),
+never to one loaded at start-up, so the server starts with no model.
+"""
+import errno
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..errors import UsageError
+from ..processes import Process, stop
+
+__all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "ManagementClient", "ModelServer"]
+
+#: MMS's frontend refuses ports from 32767 (Java's Short.MAX_VALUE) up.
+MAX_PORT = 32766
+#: How to install the Java runtime the frontend needs, by platform.
+#: The management socket's name inside the run folder's ``tmp/``; a Unix socket path has at most 107 bytes.
+MANAGEMENT_SOCKET, MAX_SOCKET_PATH = "management.sock", 107
+JAVA_HINT = ("install a Java runtime (Debian/Ubuntu: sudo apt install openjdk-17-jre-headless; "
+             "macOS: brew install openjdk@17), or set JAVA_HOME")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How ``python -m crepe serve`` runs the server.
+
+    Parameters
+    ----------
+    host : str
+        Where the predictions API and the demo page listen (the management API is a Unix socket).
+    port : int
+        The predictions API's port; the demo page takes ``port + 2`` unless given.
+    page_port : int, optional
+    batch_size, max_batch_delay : int
+        Requests per batch at most, and milliseconds the frontend waits to fill one.
+    workers : int
+        Python worker processes; each gets ``cores // workers`` threads.
+    queue : int
+        Requests waiting at most; beyond, the server answers 503.
+    max_request_bytes : int
+        The largest request body the frontend accepts: above the handler's own limit
+        (:data:`crepe.serving.handler.MAX_BODY_BYTES`), so that the handler answers 413 in a sentence.
+    response_timeout : int
+        Seconds a worker may take for a batch before the frontend replaces it. MMS's worker answers
+        through a forked child; if that child dies, only this timeout notices.
+    """
+    host: str = "127.0.0.1"
+    port: int = 8080
+    page_port: Optional[int] = None
+    batch_size: int = 16
+    max_batch_delay: int = 5
+    workers: int = 1
+    queue: int = 512
+    max_request_bytes: int = 4_000_000
+    response_timeout: int = 20
+
+    def __post_init__(self):
+        if ":" in self.host:
+            raise UsageError(f"--host {self.host}: MXNet Model Server 1.1.11 cannot listen on an IPv6 address; give "
+                             "0.0.0.0 for every IPv4 address, or a host name")
+        if self.port > MAX_PORT:
+            raise UsageError(f"--port {self.port} is too high: MXNet Model Server takes ports up to {MAX_PORT}")
+
+    @property
+    def ports(self):
+        """(predictions, page) ports."""
+        return (self.port, self.page_port or self.port + 2)
+
+    @property
+    def public_host(self):
+        """The name a browser on this machine uses for ``host`` (``localhost`` for 0.0.0.0)."""
+        return "localhost" if self.host == "0.0.0.0" else self.host
+
+
+def management_socket(run_dir):
+    """The management API's Unix socket in ``run_dir``, or UsageError if its path is too long for one.
+
+    Examples
+    --------
+    >>> management_socket(Path("/run"))
+    PosixPath('/run/tmp/management.sock')
+    """
+    path = Path(run_dir) / "tmp" / MANAGEMENT_SOCKET
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise UsageError(f"the run folder {run_dir} is too deep for a Unix socket ({MAX_SOCKET_PATH} bytes at "
+                         "most); choose a shorter --run-dir")
+    return path
+
+
+def config_properties(settings, run_dir, gpus=0):
+    """The server's ``config.properties``: addresses, queues, folders; management on a Unix socket.
+
+    No CORS setting: the demo page reaches predictions through its own server (crepe.serving.page_server), so
+    no browser origin is allowed to read the model server's answers.
+
+    Examples
+    --------
+    >>> text = config_properties(ServeSettings(), Path("/run"))
+    >>> [line for line in text.splitlines() if line.startswith(("management", "use_native", "inference"))]
+    ['inference_address=http://127.0.0.1:8080', 'management_address=unix:/run/tmp/management.sock', \
+'use_native_io=true']
+    """
+    return "\n".join([
+        f"inference_address=http://{settings.host}:{settings.port}",
+        f"management_address=unix:{management_socket(run_dir)}",
+        "use_native_io=true",                      # MMS needs epoll for a Unix socket
+        f"model_store={run_dir / 'model-store'}",
+        "default_workers_per_model=1",
+        f"job_queue_size={settings.queue}",
+        f"max_request_size={settings.max_request_bytes}",
+        f"number_of_gpu={gpus}",
+        "decode_input_request=false",              # the handler decodes bodies itself (crepe.serving.handler)
+        "vmargs=-XX:-UsePerfData -Xmx1g",          # no hsperfdata files outside the run folder
+        ""])
+
+
+def check_port(host, port, what, flag="--port"):
+    """Raise UsageError in one sentence if ``host:port`` is taken (by a listening socket).
+
+    Examples
+    --------
+    >>> with socket.socket() as taken:
+    ...     taken.bind(("127.0.0.1", 0)); taken.listen()
+    ...     check_port("127.0.0.1", taken.getsockname()[1], "the inference API")
+    Traceback (most recent call last):
+    ...
+    crepe.errors.UsageError: port ... on 127.0.0.1 is in use (wanted for the inference API); stop what ...
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as servers bind: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise UsageError(f"cannot listen on {host} port {port} ({error.strerror or error}); check --host") \
+                    from None
+            raise UsageError(f"port {port} on {host} is in use (wanted for {what}); stop what uses it, or choose "
+                             f"another with {flag}") from None
+
+
+def find_java():
+    """The ``java`` the frontend will run, or UsageError saying how to install one."""
+    home = os.environ.get("JAVA_HOME")
+    java = shutil.which(f"{home}/bin/java" if home else "java")
+    if not java:
+        raise UsageError(f"MXNet Model Server needs Java and none was found; {JAVA_HINT}")
+    return java
+
+
+def _server_command():
+    """``multi-model-server`` of this Python environment."""
+    launcher = Path(sys.executable).with_name("multi-model-server")
+    if not launcher.is_file():
+        raise UsageError("multi-model-server is not installed in this environment; run `make setup`")
+    return [sys.executable, str(launcher)]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """An HTTP connection over a Unix socket (the Host header says ``localhost``)."""
+
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = str(path)
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+class ManagementClient:
+    """MMS's management API over its Unix socket: ``request(method, path)`` gives (status, parsed JSON).
+
+    Examples
+    --------
+    >>> ManagementClient("/nowhere.sock").request("GET", "/models", timeout=1)
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: [Errno 2] No such file or directory
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def request(self, method, path, timeout=10):
+        """(HTTP status, the answer's JSON or None); OSError when nothing answers on the socket."""
+        connection = _UnixConnection(self.path, timeout)
+        try:
+            connection.request(method, path)
+            answer = connection.getresponse()
+            status, body = answer.status, answer.read()
+        finally:
+            connection.close()
+        try:
+            return status, json.loads(body.decode("utf-8"))
+        except ValueError:
+            return status, None
+
+    def ready_workers(self, name, timeout=5):
+        """How many of model ``name``'s workers are READY (0 when the model is unknown or the server down)."""
+        try:
+            status, answer = self.request("GET", f"/models/{urllib.parse.quote(name)}", timeout)
+        except OSError:
+            return 0
+        if status != 200 or not isinstance(answer, dict):
+            return 0
+        return sum(worker.get("status") == "READY" for worker in answer.get("workers", []))
+
+
+class ModelServer:
+    """One running ``multi-model-server`` in ``run_dir``, stopped by process group.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder (config, logs, temporary files); private to this user (0700).
+    settings : ServeSettings
+    """
+
+    def __init__(self, run_dir, settings):
+        self.run_dir, self.settings, self.process = Path(run_dir), settings, None     # a supervisor Process
+        self.logs, self.tmp = self.run_dir / "logs", self.run_dir / "tmp"
+        self.management = ManagementClient(management_socket(self.run_dir))
+
+    def _environment(self):
+        threads = max(1, (os.cpu_count() or 1) // self.settings.workers)
+        tmp = str(self.tmp)
+        return dict(os.environ, TEMP=tmp, TMPDIR=tmp, LOG_LOCATION=str(self.logs), METRICS_LOCATION=str(self.logs),
+                    OMP_NUM_THREADS=str(threads))
+
+    def start(self):
+        """Write the configuration and start the server (it has no model yet); what it creates is private."""
+        find_java()
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.run_dir.chmod(0o700)
+        for path in (self.logs, self.tmp, self.run_dir / "model-store"):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        config = self.run_dir / "config.properties"
+        config.write_text(config_properties(self.settings, self.run_dir), encoding="utf-8")
+        command = [*_server_command(), "--start", "--foreground", "--mms-config", str(config)]
+        with open(self.logs / "server.out", "ab") as out:
+            popen = subprocess.Popen(command, cwd=self.run_dir, env=self._environment(), stdout=out, umask=0o077,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = Process("model server", "server", command, {}, popen=popen)
+        return popen.pid
+
+    @property
+    def address(self):
+        """``host:port`` of the predictions API, as this machine reaches it."""
+        host = "127.0.0.1" if self.settings.host == "0.0.0.0" else self.settings.host
+        return f"{host}:{self.settings.port}"
+
+    def url(self, path):
+        """A URL of the predictions API, as this machine reaches it."""
+        return f"http://{self.address}{path}"
+
+    def wait_until_ready(self, name, timeout=120):
+        """Block until model ``name`` has a ready worker; UsageError if the server exits or it takes too long."""
+        deadline = time.monotonic() + timeout
+        while self.management.ready_workers(name) == 0:
+            if not self.process.alive() or time.monotonic() > deadline:
+                raise UsageError(f"model {name} has no ready worker (after {timeout} s at most); see "
+                                 f"{self.logs / 'model_log.log'}")
+            time.sleep(0.3)
+
+    def wait_until_up(self, timeout=120):
+        """Block until the management socket answers; UsageError if the server exits or takes too long."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.process.alive():
+                raise UsageError(f"the model server exited at start-up (status {self.process.code()}); "
+                                 f"see {self.logs / 'server.out'}")
+            try:
+                if self.management.request("GET", "/models", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise UsageError(f"the model server did not answer within {timeout} s; see {self.logs / 'server.out'}")
+
+    def register(self, name, archive, timeout=300):
+        """Register ``archive`` (in the model store) with batching, and wait until its workers are up."""
+        query = urllib.parse.urlencode({"url": Path(archive).name, "model_name": name,
+                                        "batch_size": self.settings.batch_size,
+                                        "max_batch_delay": self.settings.max_batch_delay,
+                                        "initial_workers": self.settings.workers, "synchronous": "true",
+                                        "response_timeout": self.settings.response_timeout})
+        try:
+            status, answer = self.management.request("POST", f"/models?{query}", timeout)
+        except OSError as error:
+            raise UsageError(f"the model server's management socket did not answer ({error}); see "
+                             f"{self.logs / 'server.out'}") from None
+        if status != 200:
+            message = answer.get("message", "") if isinstance(answer, dict) else ""
+            raise UsageError(f"the model server could not load {Path(archive).name} ({message or status}); "
+                             f"see {self.logs / 'model_log.log'}")
+
+    def alive(self):
+        return self.process is not None and self.process.alive()
+
+    def stop(self, grace=10):
+        """Stop the launcher, the frontend and the workers (one process group); idempotent.
+
+        :func:`crepe.processes.stop`: TERM, then KILL for whatever is left of the group, signalled while
+        the launcher is still unreaped, so the group id cannot belong to anyone else yet.
+        """
+        if self.process is not None:
+            stop([self.process], grace)
