@@ -3,10 +3,12 @@
 #   docker build -f docker/serve.Dockerfile -t cnn-nlp-serve .
 #   docker run --rm -p 127.0.0.1:8080:8080 -p 127.0.0.1:8082:8082 cnn-nlp-serve
 #   then open http://localhost:8082/ (the page), or POST {"text": "..."} to http://localhost:8080/predictions/crepe
+#   (or to http://localhost:8082/predictions/crepe: the page's port forwards it); GET :8082/ready says when a
+#   worker is ready. The page posts to its own origin, so it works under any host name or remapped port.
 # MODEL: a model directory inside the build context; by default the trained workshop Crepe that ships in
 # models/workshop-crepe-ag-news (it has read real AG News headlines). For your own, e.g. a run in runs/
 # (which is in .dockerignore), copy it under models/ first: --build-arg MODEL=models/my-run.
-# The management API stays on 127.0.0.1 inside the container; only predictions and the page are published.
+# The management API is a Unix socket inside the container, never on TCP; only predictions and the page are published.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 
@@ -28,6 +30,5 @@ ARG MODEL=models/workshop-crepe-ag-news
 RUN cp -r "$MODEL" /home/workshop/model
 
 EXPOSE 8080 8082
-# The page's origin, for the server's CORS setting, is http://localhost:8082: browse it under that name.
 CMD [".venv/bin/python", "-m", "crepe", "serve", "--model", "/home/workshop/model", "--host", "0.0.0.0", \
      "--port", "8080"]

@@ -269,6 +269,11 @@ def test_serving_image_answers_predictions_and_serves_the_demo_page(serving_engi
         assert set(answer) == {"predicted", "probabilities"}
         assert answer["predicted"] == "Sports", answer          # the shipped model has read real headlines
         config = _wait_for(f"http://127.0.0.1:{page}/config.json", seconds=30)
-        assert config["predictions"] == "http://localhost:8080/predictions/crepe", config
+        assert config["predictions"] == "/predictions/crepe", config     # the page posts to its own origin
+        forwarded = _wait_for(f"http://127.0.0.1:{page}/predictions/crepe", json.dumps({"text": headline}).encode(),
+                              seconds=30)
+        assert forwarded == answer                     # the page's port forwards to the model server
+        ready = _wait_for(f"http://127.0.0.1:{page}/ready", seconds=30)
+        assert ready == {"ready": True}, "the page server's /ready did not answer 200"
     finally:
         _remove(serving_engine, name)
