@@ -208,15 +208,16 @@ def _count_forward_passes(net):
 
 
 def test_service_answer_runs_one_forward_pass_per_chunk(service, monkeypatch):
-    if service.config["model"] != "crepe":
-        pytest.skip("the word CNN runs one pass per token count (see crepe.inference.probabilities)")
     monkeypatch.setattr(handler, "CHUNK", 2)
     passes, hook = _count_forward_passes(service.net)
     try:
         service.answer([body({"text": TEXTS[0]}), body({"texts": TEXTS[1:]}), {"body": bytearray(b"plain text")}])
     finally:
         hook.detach()
-    assert passes == [2, 2, 1]
+    if service.config["model"] == "crepe":
+        assert passes == [2, 2, 1]
+    else:           # the word CNN: one pass per token count within a chunk, every text in exactly one
+        assert sum(passes) == 5 and all(size <= 2 for size in passes)
 
 
 def test_service_answer_answers_every_good_request_of_a_batch_with_hostile_ones(service):
@@ -258,8 +259,11 @@ def test_service_answer_explains_at_most_max_explain_requests_per_batch(service,
 def test_service_answer_explains_the_predicted_class(service, monkeypatch):
     import crepe.explain
 
-    if not service.explains:
-        pytest.skip("saliency is Crepe's")
+    if not service.explains:                    # the word CNN: no saliency, and no explain call at all
+        monkeypatch.setattr(crepe.explain, "explain", lambda *args, **kwargs: pytest.fail("explain was called"))
+        bodies, statuses = service.answer([body({"text": TEXTS[2], "explain": True})])
+        assert statuses == [200] and "saliency" not in json.loads(bodies[0])
+        return
     targets = []
     original = crepe.explain.explain
     monkeypatch.setattr(crepe.explain, "explain", lambda net, text, ctx=None, target=None: targets.append(target)

@@ -105,6 +105,7 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", home / "notebooks")
     (home / "benchmarks").symlink_to(ROOT / "benchmarks")   # the notebooks read ../benchmarks
+    (home / "models").symlink_to(ROOT / "models")           # and 04's live box the shipped model
     for name, values in SETTINGS.items():
         (home / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (home / "settings" / name).write_text(json.dumps(values))
