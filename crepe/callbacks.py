@@ -16,6 +16,7 @@ from . import checkpoint
 from .distributed import worker as distributed
 from .errors import CheckpointError
 from .optimizer_state import load_optimizer
+from .release import is_release
 
 __all__ = ["Callback", "ProgressBar", "EpochLog", "TimeBudget", "ValidationCurve", "ModelDirectory", "console",
            "from_settings"]
@@ -268,7 +269,7 @@ class ModelDirectory(Callback):
             raise CheckpointError(f"{directory} was written by an earlier version that stored the optimiser state "
                                   "as a pickle, which this version never reads; train again into a new directory")
         state = checkpoint.read_state(directory)
-        if state["states"] is None:
+        if is_release(state):
             raise CheckpointError(f"{directory} is a released model: it keeps its best weights but no optimiser "
                                   "state, so it cannot be resumed; train into a new directory")
         self._check_same_run(loop, config)

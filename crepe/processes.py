@@ -1,7 +1,8 @@
 """Child processes that never outlive their parent: start each in a group of its own, stop the group.
 
-Two functions hold the plumbing that ``launch`` (its scheduler, servers and workers) and ``serve``
-(MXNet Model Server) share:
+Two functions hold the plumbing of ``launch`` (its scheduler, servers and workers); ``serve`` (MXNet
+Model Server) uses :func:`stop` too, but not yet :func:`lifeline` (MMS's launcher starts Java as a child
+of its own, which the launcher's lifeline would not reach):
 
 - :func:`lifeline` turns a command line into one that dies with this process. It runs the command
   through this file, which asks Linux (``prctl(PR_SET_PDEATHSIG, SIGKILL)``) to kill it when its
