@@ -41,6 +41,8 @@ class Family:
     dataset: Callable        # (network, texts, labels, transform, seed, training) -> dataset
     check_dataset: Callable  # (network, dataset) -> None, or ValueError in one sentence
     inputs: Callable         # (network, texts) -> NDArray batch the network reads
+    scores: Callable         # (network, texts, context) -> NDArray (N, classes): one forward pass, each
+                             # text's scores independent of the others in its batch
     example: Callable        # context -> an input batch of one, to build the graph for export
     defaults: Callable       # spec -> {"epochs", "typos", "word_dropout"}
     static_shape: bool       # every input has the same shape (fixed frames), so hybridise statically
@@ -118,6 +120,10 @@ def _crepe_inputs(net, texts):
     from .quantise import encode
 
     return mx.nd.array(encode(texts), dtype="uint8")                      # (N, 1014)
+
+
+def _crepe_scores(net, texts, ctx):
+    return net(_crepe_inputs(net, texts).as_in_context(ctx))                # (N, classes)
 
 
 def _crepe_example(ctx):
@@ -204,6 +210,14 @@ def _word_inputs(net, texts):
     return ids                                                              # (N, tokens)
 
 
+def _word_scores(net, texts, ctx):
+    from .words import WordDataset
+
+    dataset = WordDataset(texts, [0] * len(texts), net.vocab)
+    ids, _ = dataset.batchify_fn([dataset[i] for i in range(len(texts))])  # (N, longest)
+    return net.scores(ids.as_in_context(ctx), dataset.lengths)              # (N, classes)
+
+
 def _word_example(ctx):
     import mxnet as mx
 
@@ -213,11 +227,11 @@ def _word_example(ctx):
 FAMILIES = {
     "crepe": Family("crepe", _crepe_new, _crepe_describe, _crepe_config, _crepe_check_config, _crepe_rebuild,
                     lambda net, directory: None, _crepe_dataset, _crepe_check_dataset, _crepe_inputs,
-                    _crepe_example, _crepe_defaults, static_shape=True),
+                    _crepe_scores, _crepe_example, _crepe_defaults, static_shape=True),
     "word": Family("word", _word_new, lambda net: "word CNN",
                    lambda net: {"embed_size": net.embed_size, "vocabulary": VOCABULARY},
                    lambda directory, config: None, _word_rebuild, _word_save_extra, _word_dataset,
-                   _word_check_dataset, _word_inputs, _word_example,
+                   _word_check_dataset, _word_inputs, _word_scores, _word_example,
                    lambda spec: {"epochs": 10, "typos": 0.0, "word_dropout": 0.0}, static_shape=False,
                    files=(VOCABULARY,)),
 }

@@ -55,24 +55,12 @@ def load_model(directory, ctx=None, which="best"):
     return hybridize(net), config
 
 
-def _same_length_groups(net, texts):
-    """Indices of texts whose inputs have the same length, so padding never depends on the batch."""
-    family = family_of(net)
-    if family.static_shape:                                 # Crepe: every frame is (1014,)
-        return [list(range(len(texts)))]
-    groups = {}
-    for index, text in enumerate(texts):
-        groups.setdefault(family.inputs(net, [text]).shape[1], []).append(index)
-    return list(groups.values())
-
-
 def probabilities(net, texts, ctx=None):
     """Class probabilities for a list of texts: (N, classes) numpy array.
 
-    One forward pass for Crepe. Word-CNN inputs are padded to the longest text of a batch, and the
-    padding can change what max-over-time pooling picks, so texts of the same token count go together:
-    a text's answer never depends on which other texts share its batch (the server's batches differ
-    from ``predict``'s).
+    One forward pass for the whole list, and a text's answer never depends on which other texts share
+    it (the server's batches differ from ``predict``'s): the word CNN pools each text over its own
+    tokens only (:meth:`crepe.words.WordCNN.scores`).
 
     Examples
     --------
@@ -82,11 +70,10 @@ def probabilities(net, texts, ctx=None):
     (2, 3)
     """
     texts = list(texts)
-    result = np.zeros((len(texts), net.num_classes), dtype=np.float32)
-    for group in _same_length_groups(net, texts) if texts else []:
-        inputs = family_of(net).inputs(net, [texts[i] for i in group]).as_in_context(_device(ctx))  # (n, 1014|tokens)
-        result[group] = mx.nd.softmax(net(inputs), axis=1).asnumpy()                              # (n, classes)
-    return result
+    if not texts:
+        return np.zeros((0, net.num_classes), dtype=np.float32)
+    scores = family_of(net).scores(net, texts, _device(ctx))                 # (N, classes)
+    return mx.nd.softmax(scores, axis=1).asnumpy()
 
 
 def answer(row, classes):

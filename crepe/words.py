@@ -7,6 +7,11 @@ this module holds what the notebook and its tests reuse.
 max-over-time pooling, concatenation. It takes (time, batch, channels), and a sequence shorter
 than its widest filter makes MXNet fail, so :class:`WordDataset` pads every text to at least
 ``min_length`` tokens.
+
+Padding a batch to its longest text adds windows of padding, and max-over-time pooling may pick one of
+them: a text's answer would then depend on the other texts of its batch. Training lives with that (the
+buckets keep lengths close), but answers must not: :meth:`WordCNN.scores` takes each text's maximum over
+its own windows only, so a batch of any mix of lengths is still one forward pass.
 """
 import re
 
@@ -150,6 +155,8 @@ class WordCNN(gluon.HybridBlock):
 
     #: The registry entry that builds, feeds and keeps this network (crepe.families).
     family = "word"
+    #: Pooling takes at least this for a window of another text's padding, so that it never wins.
+    MASKED = -1e30
 
     def __init__(self, vocab_size, num_classes, embed_size=100, widths=(3, 4, 5), filters=100, dropout=0.5,
                  vocab=None, **kwargs):
@@ -171,3 +178,35 @@ class WordCNN(gluon.HybridBlock):
         x = self.embedding(tokens)                              # (N, T, E)
         x = self.encoder(F.transpose(x, axes=(1, 0, 2)))        # encoder wants (T, N, E) -> (N, filters * widths)
         return self.output(self.dropout(x))                     # (N, classes)
+
+    def scores(self, tokens, lengths):
+        """Class scores (N, classes), each text pooled over its own ``lengths[i]`` tokens only.
+
+        The same numbers as ``self(tokens[i:i+1, :lengths[i]])`` for each text alone, in one forward pass
+        (prediction only: no dropout, no graph of its own).
+
+        Parameters
+        ----------
+        tokens : NDArray
+            (N, T) token ids, each row padded to the batch's longest.
+        lengths : sequence of int
+            Each text's own length, at least the widest filter (:class:`WordDataset` pads to that).
+
+        Examples
+        --------
+        >>> net = WordCNN(50, 3); net.initialize()
+        >>> short, long = mx.nd.array([[4, 5, 6, 7, 8]]), mx.nd.array([[9] * 12])
+        >>> both = mx.nd.concat(mx.nd.concat(short, mx.nd.ones((1, 7)), dim=1), long, dim=0)   # (2, 12)
+        >>> bool(abs(net.scores(both, [5, 12])[0] - net(short)[0]).max() < 1e-5)
+        True
+        """
+        x = self.embedding(tokens).transpose((0, 2, 1))                         # (N, E, T)
+        windows_of = mx.nd.array(lengths, ctx=tokens.context)                    # (N,)
+        pooled = []
+        for branch in self.encoder._convs._children.values():                   # one per filter width
+            conv, activation = branch[0], branch[2]
+            y = conv(x).transpose((2, 0, 1))                                     # (T - width + 1, N, filters)
+            windows = windows_of - (conv._kwargs["kernel"][0] - 1)               # (N,) windows inside each text
+            y = mx.nd.SequenceMask(y, sequence_length=windows, use_sequence_length=True, value=self.MASKED)
+            pooled.append(activation(y.max(axis=0)))                             # (N, filters)
+        return self.output(mx.nd.concat(*pooled, dim=1))                         # (N, classes)

@@ -86,3 +86,22 @@ def test_word_cnn_classifies_a_padded_one_word_text():
 def test_word_dataset_length_mismatch():
     with pytest.raises(ValueError, match="2 texts but 1 labels"):
         WordDataset(["a", "b"], [0], build_vocab(["a"]))
+
+
+def test_word_cnn_scores_give_each_text_its_answer_alone():
+    mx.random.seed(0)
+    net = WordCNN(40, 4, embed_size=8, filters=6)
+    net.initialize(mx.init.Uniform(1.0))
+    texts = [[3, 4, 5, 6, 7], [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], [20, 21, 22, 23, 24, 25, 26]]
+    padded = nd.array([row + [1] * (12 - len(row)) for row in texts])              # (3, 12), 1 is <pad>
+    alone = np.concatenate([net(nd.array([row])).asnumpy() for row in texts])      # (3, 4)
+    np.testing.assert_allclose(net.scores(padded, [len(row) for row in texts]).asnumpy(), alone, atol=1e-5)
+
+
+def test_word_cnn_scores_are_one_forward_pass_of_a_hybridised_network():
+    net = WordCNN(40, 4, embed_size=8, filters=6)
+    net.initialize()
+    net.hybridize()
+    passes = []
+    net.embedding.register_forward_hook(lambda block, inputs, outputs: passes.append(inputs[0].shape[0]))
+    assert net.scores(nd.ones((3, 9)), [5, 9, 7]).shape == (3, 4) and passes == [3]
