@@ -3,18 +3,20 @@
 #   docker build -t cnn-nlp-workshop .
 #   docker run --rm -p 8888:8888 cnn-nlp-workshop            # then open the printed 127.0.0.1 URL
 #   docker run --rm cnn-nlp-workshop make test                # the test suite, as CI runs it
-# On an Apple-silicon Mac add --platform linux/amd64 to both (MXNet 1.9.1 has no arm64 wheel; the
-# image runs under x86-64 emulation, several times slower: see README, "Which way to run it").
+# It builds for linux/amd64 and linux/arm64 (an Apple-silicon Mac, Graviton): `make images PLATFORMS=...`.
 # BASE: any Debian bookworm image; its own python3 is 3.11, which MXNet 1.9.1 accepts.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 
 # Python 3.11 with its headers and a C compiler (gluonnlp builds from source); make runs the set-up;
-# ca-certificates for the data sets' https downloads.
+# ca-certificates for the data sets' https downloads. On arm64, OpenBLAS and LAPACKE too: MXNet's aarch64
+# wheel links Arm Performance Libraries without bundling them, and `make setup` puts a stand-in that
+# loads these beside libmxnet.so (scripts/armpl-standin.sh).
 ARG DEBIAN_FRONTEND=noninteractive
+ARG TARGETARCH
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends python3 python3-venv python3-dev build-essential \
-       make git ca-certificates \
+       make git ca-certificates $(if [ "$TARGETARCH" = arm64 ]; then echo libopenblas0-openmp liblapacke; fi) \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 workshop
@@ -23,7 +25,8 @@ WORKDIR /home/workshop/cnn-nlp-workshop
 COPY --chown=workshop:workshop . .
 
 # The project's own set-up: .venv with every pin, the Jupyter kernel. GPU=0: this image is the CPU one.
-RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip
+# Then the image checks that MXNet computes: a convolution and a matrix product against numpy.
+RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip && .venv/bin/python scripts/check_mxnet.py
 
 ENV WORKSHOP_QUICK=1
 EXPOSE 8888

@@ -38,6 +38,11 @@ $(STAMP): requirements/base.txt requirements/build.txt requirements/$(STACK).txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
 	    "$$(grep -E '^gluonnlp==' requirements/base.txt)" || { echo "gluonnlp is built from source: it needs a C compiler and the Python headers (Debian/Ubuntu: apt install build-essential python3-dev; macOS: xcode-select --install). See README, Which way to run it."; exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/$(STACK).txt -c requirements/constraints.txt
+	@# aarch64 Linux: the MXNet wheel needs Arm Performance Libraries, which it does not bundle; a stand-in
+	@# beside libmxnet.so (its run path is $$ORIGIN) brings OpenBLAS instead (scripts/armpl-standin.sh).
+	@if [ "$$(uname -s)/$$(uname -m)" = Linux/aarch64 ]; then \
+	    sh scripts/armpl-standin.sh "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mxnet"; fi
+	$(PY) -c "import mxnet" || { echo "MXNet does not import in $(VENV); see README, Which way to run it"; exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "CNNs for NLP (MXNet 1.9.1, $(STACK))" \
 	    --env OMP_NUM_THREADS $$(nproc) >/dev/null
