@@ -112,12 +112,20 @@ def post(url, payload, content_type="application/json", timeout=60):
 
 
 def _group_processes(pid):
-    """PIDs still in process group ``pid`` (``ps``; empty where ``ps`` is missing)."""
+    """PIDs still running in process group ``pid``, zombies left out (``ps``; empty where it is missing).
+
+    Examples
+    --------
+    >>> _group_processes(os.getpgid(0)) != []
+    True
+    """
     try:
-        listing = subprocess.run(["ps", "-e", "-o", "pid=,pgid="], capture_output=True, text=True, timeout=10).stdout
+        listing = subprocess.run(["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True,
+                                 timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
-    return [int(p) for p, g in (line.split() for line in listing.splitlines() if line.strip()) if int(g) == pid]
+    rows = [line.split() for line in listing.splitlines() if line.strip()]
+    return [int(row[0]) for row in rows if int(row[1]) == pid and not row[2].startswith("Z")]
 
 
 class _Started:
@@ -145,8 +153,20 @@ class _Started:
         return self.process.alive()
 
     def left(self):
-        """PIDs of this command's process group still running (the launcher, Java, Python workers)."""
-        return _group_processes(self.pid) if self.process.popen.returncode is None else []
+        """PIDs still running of this command's process group and of everything it started (in a session of
+        its own or not): the launcher, Java, the Python workers."""
+        import psutil
+
+        found = set(_group_processes(self.pid))
+        try:
+            for process in psutil.Process(self.pid).children(recursive=True):
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    found.add(process.pid)
+            if self.process.popen.returncode is None:
+                found.add(self.pid)
+        except psutil.NoSuchProcess:
+            pass
+        return sorted(found)
 
     def stop(self, grace=15):
         """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` s; the exit status. Idempotent."""
