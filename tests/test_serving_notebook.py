@@ -13,8 +13,17 @@ import pytest
 
 from crepe.errors import UsageError
 from crepe.serving.model_server import MAX_PORT
-from crepe.serving.notebook import (NativeServer, _group_processes, _Started, crepe_lines, free_ports, native_config,
-                                    post, throughput, typed)
+from crepe.serving.notebook import (
+    NativeServer,
+    _group_processes,
+    _Started,
+    crepe_lines,
+    free_ports,
+    native_config,
+    post,
+    throughput,
+    typed,
+)
 from tests.helpers import java_present, require
 
 
