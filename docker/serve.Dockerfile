@@ -46,14 +46,17 @@ ARG MODEL=models/workshop-crepe-ag-news
 COPY ${MODEL} /src/model
 RUN /opt/venv/bin/python -m crepe package --model /src/model --out /opt/crepe.mar \
     && chmod 644 /opt/crepe.mar \
+    && /opt/venv/bin/python -m pip uninstall --quiet --yes pip \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib/python3.11/site-packages
 
 FROM ${BASE}
 ARG DEBIAN_FRONTEND=noninteractive
-# python3-distutils: MXNet 1.9.1 imports distutils. tini: PID 1, which reaps whatever the server's processes leave.
+# python3-distutils: MXNet 1.9.1 imports distutils; libgomp1 and libquadmath0: its library links them.
+# tini: PID 1, which reaps whatever the server's processes leave.
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends python3 python3-distutils openjdk-17-jre-headless tini \
-    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+    && apt-get install --yes --no-install-recommends python3 python3-distutils libgomp1 libquadmath0 \
+       openjdk-17-jre-headless tini \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/crepe.mar /opt/crepe.mar
 

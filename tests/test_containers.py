@@ -106,6 +106,14 @@ def test_images_target_builds_the_serving_image_only_when_its_dockerfile_exists(
         assert serving not in out and "the serving image cnn-nlp-serve is not built" in out
 
 
+def test_images_target_builds_the_serving_image_in_dockers_format_under_podman(tmp_path):
+    podman = tmp_path / "podman"                                # a stand-in that prints its arguments
+    podman.write_text('#!/bin/sh\necho "podman $*"\n')
+    podman.chmod(0o755)
+    out = make_images(ENGINE=podman, BASE="example/bookworm")
+    assert "podman build --format docker --build-arg BASE=example/bookworm -f docker/serve.Dockerfile" in out
+
+
 def test_devcontainer_json_builds_the_workshop_dockerfile():
     config = devcontainer()
     # The devcontainer schema requires one way to get a container: an image, a build, or compose.

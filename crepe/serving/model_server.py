@@ -356,6 +356,11 @@ class ModelServer:
         return "the server's lines above" if self.console else str(self.logs / "server.out")
 
     @property
+    def model_log(self):
+        """Where the workers' log lines go, in words."""
+        return "the server's lines above" if self.console else str(self.logs / "model_log.log")
+
+    @property
     def address(self):
         """``host:port`` of the predictions API, as this machine reaches it."""
         host = "127.0.0.1" if self.settings.host == "0.0.0.0" else self.settings.host
@@ -371,7 +376,7 @@ class ModelServer:
         while self.management.ready_workers(name) == 0:
             if not self.process.alive() or time.monotonic() > deadline:
                 raise UsageError(f"model {name} has no ready worker (after {timeout} s at most); see "
-                                 f"{self.logs / 'model_log.log'}")
+                                 f"{self.model_log}")
             time.sleep(0.3)
 
     def wait_until_up(self, timeout=120):
@@ -403,7 +408,7 @@ class ModelServer:
         if status != 200:
             message = answer.get("message", "") if isinstance(answer, dict) else ""
             raise UsageError(f"the model server could not load {Path(archive).name} ({message or status}); "
-                             f"see {self.logs / 'model_log.log'}")
+                             f"see {self.model_log}")
 
     def alive(self):
         return self.process is not None and self.process.alive()
