@@ -74,13 +74,15 @@ notebooks: setup
 ENGINE ?= docker
 ENGINE_FLAGS ?=
 BASE ?= debian:bookworm-slim
+# podman keeps the serving image's HEALTHCHECK only in the docker format (its default, OCI, drops it).
+SERVE_FORMAT := $(if $(filter podman,$(notdir $(ENGINE))),--format docker)
 
 .PHONY: images image-test
 images:
 	$(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -t cnn-nlp-workshop .
 	@if [ -f docker/serve.Dockerfile ]; then \
-	    echo "$(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve ."; \
-	    $(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve . ; \
+	    echo "$(ENGINE) build $(SERVE_FORMAT) $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve ."; \
+	    $(ENGINE) build $(SERVE_FORMAT) $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve . ; \
 	else \
 	    echo "docker/serve.Dockerfile does not exist yet: the serving image cnn-nlp-serve is not built"; \
 	fi

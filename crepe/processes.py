@@ -1,36 +1,46 @@
 """Child processes that never outlive their parent: start each in a group of its own, stop the group.
 
-Two functions hold the plumbing of ``launch`` (its scheduler, servers and workers); ``serve`` (MXNet
-Model Server) uses :func:`stop` too, but not yet :func:`lifeline` (MMS's launcher starts Java as a child
-of its own, which the launcher's lifeline would not reach):
+Three functions hold the plumbing of ``launch`` (its scheduler, servers and workers) and of ``serve``
+(MXNet Model Server's Java frontend and its Python workers):
 
 - :func:`lifeline` turns a command line into one that dies with this process. It runs the command
   through this file, which asks Linux (``prctl(PR_SET_PDEATHSIG, SIGKILL)``) to kill it when its
   parent ends, then ``exec``s the command, which keeps the request. So even a ``kill -9`` of the
   parent leaves nothing behind. Linux sends the signal when the *thread* that started the child
-  ends: start children from the main thread.
+  ends: start children from the main thread. It reaches that one process only, not its children.
+- :func:`group_keeper` is for a command whose own children must die with it too (``serve``: Java
+  starts the Python workers, and a worker outlives a killed Java, as measured on 2026-12-03). This
+  file then stays as a small keeper: it asks for SIGTERM when its parent ends, starts the command
+  in a process group of its own (the command itself with ``PR_SET_PDEATHSIG, SIGKILL``, should the
+  keeper be killed), and on SIGTERM, SIGHUP or SIGINT, or its parent's end, sends SIGTERM to that
+  group, then SIGKILL to whatever is left after :data:`GRACE` seconds. When the command exits by
+  itself, the keeper kills what it left in the group and exits with its status.
 - :func:`stop` ends processes started with ``start_new_session=True``: SIGTERM to each one's process
   group (its own children go with it), then SIGKILL to whatever is left a few seconds later.
 
 Run as a program, this file is the wrapper itself::
 
-    python crepe/processes.py PARENT_PID COMMAND ARGS...
+    python crepe/processes.py PARENT_PID COMMAND ARGS...            # lifeline
+    python crepe/processes.py --group PARENT_PID COMMAND ARGS...    # group keeper
 """
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Process", "describe_exit", "lifeline", "stop", "GRACE"]
+__all__ = ["Process", "describe_exit", "lifeline", "group_keeper", "stop", "GRACE"]
 
 #: Seconds between SIGTERM and SIGKILL when stopping a process (a worker blocked inside ps-lite never
 #: gets back to Python to act on SIGTERM).
 GRACE = 3.0
 #: ``prctl``'s option that sets the signal a process receives when its parent ends (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
+#: The signals that make the group keeper stop its group (its parent's end arrives as SIGTERM).
+KEEPER_STOPS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 @dataclass
@@ -90,20 +100,68 @@ def lifeline(argv):
     return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), str(os.getpid()), *argv]
 
 
-def _die_with_parent(parent):
-    """Ask Linux for SIGKILL when the parent ends; exit now if ``parent`` has already ended."""
+def group_keeper(argv):
+    """``argv`` run in a process group of its own, which a keeper kills, whole, as soon as this process ends.
+
+    Linux only: elsewhere ``argv`` comes back unchanged. Start the result with ``start_new_session=True``;
+    :func:`stop` on it (SIGTERM to the keeper) then stops the command's whole group within :data:`GRACE` s.
+
+    Examples
+    --------
+    >>> kept = group_keeper(["sleep", "1"])
+    >>> kept[-2:] == ["sleep", "1"] and (sys.platform != "linux" or kept[4:6] == ["--group", str(os.getpid())])
+    True
+    """
+    if sys.platform != "linux":
+        return list(argv)
+    return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "--group", str(os.getpid()), *argv]
+
+
+def _die_with_parent(parent, signum=signal.SIGKILL):
+    """Ask Linux for ``signum`` when the parent ends; exit now if ``parent`` has already ended."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+    if libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent:                    # the parent ended before the request was made
         os._exit(128 + signal.SIGKILL)
 
 
-def _signal_group(process, signum):
+def _exited(pid):
+    """The exit status of child ``pid`` (negative: the signal) once it has ended, else None; left unreaped."""
+    info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if info is None:
+        return None
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+
+def _keep_group(parent, argv, grace=GRACE):
+    """Run ``argv`` in a group of its own until it exits or a stop signal comes; kill the group; its status."""
+    _die_with_parent(parent, signal.SIGTERM)
+    stopping = []
+    for signum in KEEPER_STOPS:
+        signal.signal(signum, lambda number, frame: stopping.append(number))
+    child = subprocess.Popen(argv, process_group=0, preexec_fn=lambda: _die_with_parent(os.getppid()))
+    while not stopping and _exited(child.pid) is None:
+        time.sleep(0.1)
+    if stopping:
+        _killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while _exited(child.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    _killpg(child.pid, signal.SIGKILL)            # unreaped: the group id is still the command's
+    code = child.wait()
+    return code if code >= 0 else 128 - code
+
+
+def _killpg(group, signum):
     try:
-        os.killpg(process.popen.pid, signum)          # its own session: the group is its id
+        os.killpg(group, signum)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _signal_group(process, signum):
+    _killpg(process.popen.pid, signum)                # its own session: the group is its id
 
 
 def stop(processes, grace=GRACE):
@@ -134,5 +192,7 @@ def stop(processes, grace=GRACE):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--group":
+        sys.exit(_keep_group(int(sys.argv[2]), sys.argv[3:]))
     _die_with_parent(int(sys.argv[1]))
     os.execvp(sys.argv[2], sys.argv[2:])

@@ -106,6 +106,14 @@ def test_images_target_builds_the_serving_image_only_when_its_dockerfile_exists(
         assert serving not in out and "the serving image cnn-nlp-serve is not built" in out
 
 
+def test_images_target_builds_the_serving_image_in_dockers_format_under_podman(tmp_path):
+    podman = tmp_path / "podman"                                # a stand-in that prints its arguments
+    podman.write_text('#!/bin/sh\necho "podman $*"\n')
+    podman.chmod(0o755)
+    out = make_images(ENGINE=podman, BASE="example/bookworm")
+    assert "podman build --format docker --build-arg BASE=example/bookworm -f docker/serve.Dockerfile" in out
+
+
 def test_devcontainer_json_builds_the_workshop_dockerfile():
     config = devcontainer()
     # The devcontainer schema requires one way to get a container: an image, a build, or compose.
@@ -253,27 +261,106 @@ def _wait_for(url, data=None, seconds=180):
             time.sleep(1)
 
 
-def test_serving_image_answers_predictions_and_serves_the_demo_page(serving_engine):
-    """The serving image's own command: predictions and the page, on ports mapped to 127.0.0.1 only."""
-    command, env = serving_engine
-    name, api, page = f"cnn-nlp-test-{os.getpid()}-serve", free_port(), free_port()
+#: The serving image's size limit in bytes (`<engine> image inspect --format {{.Size}}`).
+SERVING_IMAGE_MAX_BYTES = 800_000_000
+HEADLINE = "The striker scored twice as the home side won the derby"
+
+
+def _start_serving(engine, purpose):
+    """(container name, predictions port, page port) of the serving image's own command, ports on 127.0.0.1."""
+    command, env = engine
+    name, api, page = f"cnn-nlp-test-{os.getpid()}-{purpose}", free_port(), free_port()
     started = subprocess.run([*command, "run", "--rm", "--detach", "--name", name, "-p", f"127.0.0.1:{api}:8080",
                               "-p", f"127.0.0.1:{page}:8082", SERVING_IMAGE], capture_output=True, text=True,
                              timeout=120, env=env)
+    if started.returncode != 0:
+        _remove(engine, name)
+        pytest.fail(f"the serving image did not start: {started.stderr[-2000:]}")
+    return name, api, page
+
+
+def _logs(engine, name):
+    command, env = engine
+    logs = subprocess.run([*command, "logs", name], capture_output=True, text=True, timeout=60, env=env)
+    return logs.stdout + logs.stderr
+
+
+def _in_container(engine, name, *args):
+    command, env = engine
+    return subprocess.run([*command, "exec", name, *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def _healthy(engine, name):
+    """Whether the image's HEALTHCHECK passes now (podman runs it on demand; docker reports its last run)."""
+    command, env = engine
+    if Path(command[0]).name == "podman":
+        return subprocess.run([*command, "healthcheck", "run", name], capture_output=True, timeout=60,
+                              env=env).returncode == 0
+    status = subprocess.run([*command, "inspect", "--format", "{{.State.Health.Status}}", name],
+                            capture_output=True, text=True, timeout=60, env=env)
+    return status.stdout.strip() == "healthy"
+
+
+@pytest.fixture(scope="module")
+def serving_container(serving_engine):
+    """(name, predictions port, page port) of one serving container that has answered a headline."""
+    name, api, page = _start_serving(serving_engine, "serve")
     try:
-        assert started.returncode == 0, started.stderr
-        headline = "The striker scored twice as the home side won the derby"
-        answer = _wait_for(f"http://127.0.0.1:{api}/predictions/crepe", json.dumps({"text": headline}).encode())
-        logs = subprocess.run([*command, "logs", name], capture_output=True, text=True, timeout=60, env=env)
-        assert answer is not None, "no answer in 180 s:\n" + logs.stdout[-2000:] + logs.stderr[-2000:]
-        assert set(answer) == {"predicted", "probabilities"}
-        assert answer["predicted"] == "Sports", answer          # the shipped model has read real headlines
-        config = _wait_for(f"http://127.0.0.1:{page}/config.json", seconds=30)
-        assert config["predictions"] == "/predictions/crepe", config     # the page posts to its own origin
-        forwarded = _wait_for(f"http://127.0.0.1:{page}/predictions/crepe", json.dumps({"text": headline}).encode(),
-                              seconds=30)
-        assert forwarded == answer                     # the page's port forwards to the model server
-        ready = _wait_for(f"http://127.0.0.1:{page}/ready", seconds=30)
-        assert ready == {"ready": True}, "the page server's /ready did not answer 200"
+        answer = _wait_for(f"http://127.0.0.1:{api}/predictions/crepe", json.dumps({"text": HEADLINE}).encode())
+        assert answer is not None, "no answer in 180 s:\n" + _logs(serving_engine, name)[-4000:]
+        yield name, api, page, answer
     finally:
         _remove(serving_engine, name)
+
+
+def test_serving_image_answers_predictions_and_serves_the_demo_page(serving_container):
+    """The serving image's own command: predictions and the page, on ports mapped to 127.0.0.1 only."""
+    name, api, page, answer = serving_container
+    assert set(answer) == {"predicted", "probabilities"}
+    assert answer["predicted"] == "Sports", answer          # the shipped model has read real headlines
+    config = _wait_for(f"http://127.0.0.1:{page}/config.json", seconds=30)
+    assert config["predictions"] == "/predictions/crepe", config     # the page posts to its own origin
+    forwarded = _wait_for(f"http://127.0.0.1:{page}/predictions/crepe", json.dumps({"text": HEADLINE}).encode(),
+                          seconds=30)
+    assert forwarded == answer                     # the page's port forwards to the model server
+    ready = _wait_for(f"http://127.0.0.1:{page}/ready", seconds=30)
+    assert ready == {"ready": True}, "the page server's /ready did not answer 200"
+
+
+def test_serving_image_logs_show_the_frontends_and_the_workers_lines(serving_engine, serving_container):
+    logs = _logs(serving_engine, serving_container[0])
+    assert " com.amazonaws.ml.mms.ModelServer - " in logs and " crepe handler: crepe loaded" in logs, logs[-3000:]
+
+
+def test_serving_image_runs_as_a_non_root_user(serving_engine, serving_container):
+    uid = _in_container(serving_engine, serving_container[0], "id", "-u")
+    assert uid.returncode == 0 and uid.stdout.strip() not in ("", "0"), uid.stdout + uid.stderr
+
+
+def test_serving_image_pid_1_is_tini(serving_engine, serving_container):
+    comm = _in_container(serving_engine, serving_container[0], "cat", "/proc/1/comm")
+    assert comm.stdout.strip() == "tini", comm.stdout + comm.stderr
+
+
+def test_serving_image_is_healthy_only_once_the_model_answers(serving_engine):
+    """Its HEALTHCHECK fails while the model loads, and passes only when a headline gets its answer."""
+    name, api, _ = _start_serving(serving_engine, "health")
+    try:
+        checks, deadline = [], time.monotonic() + 180
+        while not (checks and checks[-1]) and time.monotonic() < deadline:
+            checks.append(_healthy(serving_engine, name))
+            time.sleep(0.5)
+        assert checks and checks[-1], "not healthy in 180 s:\n" + _logs(serving_engine, name)[-3000:]
+        answer = _wait_for(f"http://127.0.0.1:{api}/predictions/crepe", json.dumps({"text": HEADLINE}).encode(),
+                           seconds=0)
+        assert answer is not None and answer["predicted"] == "Sports", answer
+        assert checks[0] is False                              # before: the model was still loading
+    finally:
+        _remove(serving_engine, name)
+
+
+def test_serving_image_is_smaller_than_800_mb(serving_engine):
+    command, env = serving_engine
+    size = subprocess.run([*command, "image", "inspect", "--format", "{{.Size}}", SERVING_IMAGE],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert int(size.stdout.strip()) < SERVING_IMAGE_MAX_BYTES, size.stdout + size.stderr

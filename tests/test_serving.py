@@ -326,6 +326,46 @@ def test_serve_stops_on_sigint_leaving_no_process_and_no_file_outside_its_run_fo
     assert {path.name for path in Path("/tmp").glob("hsperfdata_*/*")} <= hsperf
 
 
+def _running(processes):
+    """Those of ``processes`` still running (a zombie has ended)."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_serve_killed_with_sigkill_leaves_no_process_and_frees_both_ports(model_dir, tmp_path):
+    require(java_present(), f"no Java for MXNet Model Server's frontend: {JAVA_HINT}")
+    served = Served(model_dir, tmp_path / "run").wait_ready()
+    descendants = psutil.Process(served.process.pid).children(recursive=True)
+    try:
+        assert len(descendants) >= 3, descendants                  # keeper, Java, a Python worker
+        served.process.kill()                                       # no handler runs: only the keeper acts
+        served.process.wait(timeout=10)
+        deadline = time.monotonic() + STOP_SECONDS
+        while (_running(descendants) or not (_free(served.port) and _free(served.port + 2))) \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _running(descendants) == []
+        assert _free(served.port) and _free(served.port + 2)
+    finally:
+        for process in _running(descendants):
+            process.kill()
+
+
+def test_serve_log_to_console_prints_the_frontends_and_the_workers_log_lines(model_dir, tmp_path):
+    require(java_present(), f"no Java for MXNet Model Server's frontend: {JAVA_HINT}")
+    served = Served(model_dir, tmp_path / "run", extra=["--log-to-console"]).wait_ready()
+    served.stop()
+    output = "\n".join(served.lines)
+    assert " com.amazonaws.ml.mms.ModelServer - " in output and " crepe handler: crepe loaded" in output, \
+        served.lines[:40]
+
+
 def test_serve_refuses_a_port_in_use_in_one_sentence(model_dir, capsys):
     with socket.socket() as taken:
         port = free_ports()

@@ -3,9 +3,15 @@
 ``multi-model-server`` is a Java frontend (HTTP, batching, queues) that starts Python worker
 processes running :mod:`crepe.serving.handler`. Everything it writes goes into one run folder, readable by
 this user only (0700): ``config.properties``, ``logs/`` (``LOG_LOCATION``, ``METRICS_LOCATION``) and
-``tmp/`` (``TEMP`` and ``TMPDIR``: unpacked models, sockets, its PID file). It runs in a process group
-of its own, so that :meth:`ModelServer.stop` ends the launcher, the Java frontend and every Python
-worker together.
+``tmp/`` (``TEMP`` and ``TMPDIR``: unpacked models, sockets). The Java frontend starts directly
+(:func:`frontend_command`: the command line MMS's launcher, ``multi-model-server``, would build), under a
+group keeper (:func:`crepe.processes.group_keeper`): the frontend and every Python worker it starts live in
+one process group, which dies whole when ``serve`` ends, even by ``kill -9``, or when
+:meth:`ModelServer.stop` asks. The launcher would start Java as a child of its own, out of a lifeline's
+reach, and a Python worker outlives a killed Java.
+
+With ``console=True`` the frontend's log lines (its own, the workers' ``MODEL_LOG`` and the access log)
+go to this process's stdout instead of files (:data:`CONSOLE_LOG4J2`); the metrics stay in ``logs/``.
 
 The management API has no authentication, and MMS downloads a model from any URL it is given: on
 TCP, any local user, and any web page (a POST without a body needs no CORS preflight), could make it
@@ -31,15 +37,44 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import UsageError
-from ..processes import Process, stop
+from ..processes import Process, group_keeper, stop
 
-__all__ = ["ServeSettings", "config_properties", "check_port", "find_java", "ManagementClient", "ModelServer"]
+__all__ = ["ServeSettings", "config_properties", "frontend_command", "CONSOLE_LOG4J2", "check_port", "find_java",
+           "ManagementClient", "ModelServer"]
 
 #: MMS's frontend refuses ports from 32767 (Java's Short.MAX_VALUE) up.
 MAX_PORT = 32766
 #: How to install the Java runtime the frontend needs, by platform.
 #: The management socket's name inside the run folder's ``tmp/``; a Unix socket path has at most 107 bytes.
 MANAGEMENT_SOCKET, MAX_SOCKET_PATH = "management.sock", 107
+#: The frontend's JVM options (MMS's launcher reads them from config.properties' ``vmargs``).
+VMARGS = "-XX:-UsePerfData -Xmx1g"         # no hsperfdata files outside the run folder
+#: The frontend's main class, and its jars relative to the folder that holds the ``mms`` package.
+FRONTEND_CLASS, FRONTEND_JARS = "com.amazonaws.ml.mms.ModelServer", "mms/frontend/*"
+#: log4j2's configuration for ``serve --log-to-console``: what MMS 1.1.11's own log4j2.xml (in
+#: model-server.jar) sends to files goes to stdout, at level info; only the metrics stay in files.
+CONSOLE_LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
+<Configuration>
+    <Appenders>
+        <Console name="STDOUT" target="SYSTEM_OUT">
+            <PatternLayout pattern="%d{ISO8601} [%-5p] %t %c - %m%n"/>
+        </Console>
+        <File name="model_metrics" fileName="${env:METRICS_LOCATION:-logs}/model_metrics.log">
+            <PatternLayout pattern="%d{ISO8601} - %m%n"/>
+        </File>
+        <File name="mms_metrics" fileName="${env:METRICS_LOCATION:-logs}/mms_metrics.log">
+            <PatternLayout pattern="%d{ISO8601} - %m%n"/>
+        </File>
+    </Appenders>
+    <Loggers>
+        <Logger name="io.netty" level="error"/>
+        <Logger name="org.apache" level="off"/>
+        <Logger name="MODEL_METRICS" level="all" additivity="false"><AppenderRef ref="model_metrics"/></Logger>
+        <Logger name="MMS_METRICS" level="all" additivity="false"><AppenderRef ref="mms_metrics"/></Logger>
+        <Root level="info"><AppenderRef ref="STDOUT"/></Root>
+    </Loggers>
+</Configuration>
+"""
 JAVA_HINT = ("install a Java runtime (Debian/Ubuntu: sudo apt install openjdk-17-jre-headless; "
              "macOS: brew install openjdk@17), or set JAVA_HOME")
 
@@ -134,7 +169,7 @@ def config_properties(settings, run_dir, gpus=0):
         f"max_request_size={settings.max_request_bytes}",
         f"number_of_gpu={gpus}",
         "decode_input_request=false",              # the handler decodes bodies itself (crepe.serving.handler)
-        "vmargs=-XX:-UsePerfData -Xmx1g",          # no hsperfdata files outside the run folder
+        f"vmargs={VMARGS}",                        # for MMS's launcher; serve passes them itself
         ""])
 
 
@@ -171,12 +206,49 @@ def find_java():
     return java
 
 
-def _server_command():
-    """``multi-model-server`` of this Python environment."""
-    launcher = Path(sys.executable).with_name("multi-model-server")
-    if not launcher.is_file():
+def frontend_command(java, mms_home, python, config, tmp_dir, vmargs=VMARGS, log_config=None):
+    """The Java frontend's command line, as MMS 1.1.11's launcher (``mms/model_server.py``) builds it.
+
+    Parameters
+    ----------
+    java : str
+    mms_home : Path
+        The folder that holds the ``mms`` package (site-packages).
+    python : str
+        The Python the frontend runs its workers with.
+    config, tmp_dir : Path
+        ``config.properties``, and ``java.io.tmpdir``.
+    vmargs : str
+        JVM options (config.properties' ``vmargs``).
+    log_config : Path, optional
+        A log4j2 configuration in place of the one inside model-server.jar.
+
+    Examples
+    --------
+    >>> frontend_command("java", Path("/sp"), "/py", Path("/run/config.properties"), Path("/run/tmp"), "-Xmx1g",
+    ...                  Path("/run/log4j2.xml"))     # doctest: +NORMALIZE_WHITESPACE
+    ['java', '-Dmodel_server_home=/sp', '-Dlog4j.configurationFile=file:///run/log4j2.xml',
+     '-Djava.io.tmpdir=/run/tmp', '-Xmx1g', '-cp', '.:/sp/mms/frontend/*', 'com.amazonaws.ml.mms.ModelServer',
+     '--python', '/py', '-f', '/run/config.properties']
+    """
+    command = [java, f"-Dmodel_server_home={mms_home}"]
+    if log_config is not None:
+        command.append(f"-Dlog4j.configurationFile=file://{log_config}")
+    command.append(f"-Djava.io.tmpdir={tmp_dir}")
+    command += [word for word in vmargs.split()
+                if log_config is None or not word.startswith("-Dlog4j.configurationFile=")]
+    return [*command, "-cp", f".:{Path(mms_home) / FRONTEND_JARS}", FRONTEND_CLASS, "--python", python,
+            "-f", str(config)]
+
+
+def mms_home():
+    """The folder that holds the ``mms`` package of this environment, or UsageError if it has none."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mms")
+    if spec is None or spec.origin is None:
         raise UsageError("multi-model-server is not installed in this environment; run `make setup`")
-    return [sys.executable, str(launcher)]
+    return Path(spec.origin).resolve().parent.parent
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -239,10 +311,14 @@ class ModelServer:
     run_dir : Path
         The run folder (config, logs, temporary files); private to this user (0700).
     settings : ServeSettings
+    console : bool
+        The frontend's and the workers' log lines to this process's stdout (:data:`CONSOLE_LOG4J2`), not
+        to files in ``logs/``.
     """
 
-    def __init__(self, run_dir, settings):
+    def __init__(self, run_dir, settings, console=False):
         self.run_dir, self.settings, self.process = Path(run_dir), settings, None     # a supervisor Process
+        self.console = console
         self.logs, self.tmp = self.run_dir / "logs", self.run_dir / "tmp"
         self.management = ManagementClient(management_socket(self.run_dir))
 
@@ -261,12 +337,28 @@ class ModelServer:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = self.run_dir / "config.properties"
         config.write_text(config_properties(self.settings, self.run_dir), encoding="utf-8")
-        command = [*_server_command(), "--start", "--foreground", "--mms-config", str(config)]
+        log_config = None
+        if self.console:
+            log_config = self.run_dir / "log4j2.xml"
+            log_config.write_text(CONSOLE_LOG4J2, encoding="utf-8")
+        command = group_keeper(frontend_command(find_java(), mms_home(), sys.executable, config, self.tmp,
+                                                log_config=log_config))
         with open(self.logs / "server.out", "ab") as out:
-            popen = subprocess.Popen(command, cwd=self.run_dir, env=self._environment(), stdout=out, umask=0o077,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            output = {} if self.console else {"stdout": out, "stderr": subprocess.STDOUT}
+            popen = subprocess.Popen(command, cwd=self.run_dir, env=self._environment(), umask=0o077,
+                                     stdin=subprocess.DEVNULL, start_new_session=True, **output)
         self.process = Process("model server", "server", command, {}, popen=popen)
         return popen.pid
+
+    @property
+    def output(self):
+        """Where the frontend's own output goes, in words."""
+        return "the server's lines above" if self.console else str(self.logs / "server.out")
+
+    @property
+    def model_log(self):
+        """Where the workers' log lines go, in words."""
+        return "the server's lines above" if self.console else str(self.logs / "model_log.log")
 
     @property
     def address(self):
@@ -284,7 +376,7 @@ class ModelServer:
         while self.management.ready_workers(name) == 0:
             if not self.process.alive() or time.monotonic() > deadline:
                 raise UsageError(f"model {name} has no ready worker (after {timeout} s at most); see "
-                                 f"{self.logs / 'model_log.log'}")
+                                 f"{self.model_log}")
             time.sleep(0.3)
 
     def wait_until_up(self, timeout=120):
@@ -293,13 +385,13 @@ class ModelServer:
         while time.monotonic() < deadline:
             if not self.process.alive():
                 raise UsageError(f"the model server exited at start-up (status {self.process.code()}); "
-                                 f"see {self.logs / 'server.out'}")
+                                 f"see {self.output}")
             try:
                 if self.management.request("GET", "/models", timeout=2)[0] == 200:
                     return
             except OSError:
                 time.sleep(0.3)
-        raise UsageError(f"the model server did not answer within {timeout} s; see {self.logs / 'server.out'}")
+        raise UsageError(f"the model server did not answer within {timeout} s; see {self.output}")
 
     def register(self, name, archive, timeout=300):
         """Register ``archive`` (in the model store) with batching, and wait until its workers are up."""
@@ -316,16 +408,16 @@ class ModelServer:
         if status != 200:
             message = answer.get("message", "") if isinstance(answer, dict) else ""
             raise UsageError(f"the model server could not load {Path(archive).name} ({message or status}); "
-                             f"see {self.logs / 'model_log.log'}")
+                             f"see {self.model_log}")
 
     def alive(self):
         return self.process is not None and self.process.alive()
 
     def stop(self, grace=10):
-        """Stop the launcher, the frontend and the workers (one process group); idempotent.
+        """Stop the frontend and the workers; idempotent.
 
-        :func:`crepe.processes.stop`: TERM, then KILL for whatever is left of the group, signalled while
-        the launcher is still unreaped, so the group id cannot belong to anyone else yet.
+        :func:`crepe.processes.stop` sends TERM to the group keeper, which stops the frontend's group
+        (TERM, then KILL after :data:`crepe.processes.GRACE` s) and exits; ``grace`` must exceed that.
         """
         if self.process is not None:
             stop([self.process], grace)

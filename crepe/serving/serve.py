@@ -13,7 +13,11 @@ only then prints::
 
 It stays in the foreground until Ctrl-C or SIGTERM, then stops the server, its workers and the page
 server, and removes its temporary files (the unpacked model, sockets, the archive it made); the
-configuration and the logs stay in the run folder, whose path it prints.
+configuration and the logs stay in the run folder, whose path it prints. Even a ``kill -9`` leaves no
+process behind: the server's processes run under a group keeper (:func:`crepe.processes.group_keeper`).
+
+``--log-to-console`` sends the server's log lines (its frontend's, the workers', one per request) to
+this program's output instead of files in the run folder: what a container's log shows.
 """
 import shutil
 import signal
@@ -50,6 +54,9 @@ def add_arguments(parser):
                         help="Python worker processes (default 1); each gets cores / workers threads")
     parser.add_argument("--sha256", metavar="HEX", help="serve the archive only if the whole file has this SHA-256 "
                         "(its digests inside give integrity, not authenticity)")
+    parser.add_argument("--log-to-console", action="store_true", help="the server's log lines (its frontend, "
+                        "the model's workers, each request) to this program's output, not to files in the run "
+                        "folder (in a container: `podman logs`)")
     parser.add_argument("--run-dir", type=Path, help="the run folder for configuration and logs (default: a new "
                         "folder in the system's temporary directory)")
 
@@ -110,7 +117,7 @@ def _wait(server):
     while server.alive():
         time.sleep(0.5)
     raise UsageError(f"the model server stopped by itself (status {server.process.code()}); see "
-                     f"{server.logs / 'server.out'}")
+                     f"{server.output}")
 
 
 def _ignore_signals():
@@ -123,8 +130,11 @@ def _say(line):
     print(line, flush=True)                         # whoever reads a pipe sees it now, not at exit
 
 
-def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
-    """Serve ``model`` until interrupted; ``ready(line)`` receives the two URL lines (tests watch them)."""
+def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None, console=False):
+    """Serve ``model`` until interrupted; ``ready(line)`` receives the URL lines (tests watch them).
+
+    ``console``: the server's log lines to stdout rather than to files in the run folder's ``logs/``.
+    """
     from .model_server import ModelServer, check_port, find_java
     from .page_server import start_page_server
 
@@ -135,7 +145,7 @@ def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None):
     run_dir = Path(run_dir or tempfile.mkdtemp(prefix="crepe-serve-"))          # mkdtemp: 0700
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     run_dir.chmod(0o700)                        # only this user may reach the management socket inside
-    server, page_server = ModelServer(run_dir, settings), None
+    server, page_server = ModelServer(run_dir, settings, console), None
     host = settings.public_host
     try:
         archive, description, name = prepare_archive(model, run_dir / "model-store", name, sha256)
@@ -167,4 +177,4 @@ def run(args):
     run_dir = args.run_dir
     if run_dir is not None and run_dir.exists() and any(run_dir.iterdir()):
         raise UsageError(f"--run-dir {run_dir} is not empty; give a new or empty folder")
-    serve(args.model, settings_of(args), run_dir, args.name, sha256=args.sha256)
+    serve(args.model, settings_of(args), run_dir, args.name, sha256=args.sha256, console=args.log_to_console)
