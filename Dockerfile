@@ -22,11 +22,18 @@ RUN apt-get update \
 RUN useradd --create-home --uid 1000 workshop
 USER workshop
 WORKDIR /home/workshop/cnn-nlp-workshop
-COPY --chown=workshop:workshop . .
+# Every pinned package first, in a layer that only a change of the pins (or of the Makefile) rebuilds;
+# GPU=0: this image is the CPU one. Then the image checks that MXNet computes: a convolution, its
+# gradient and a matrix product against numpy.
+COPY --chown=workshop:workshop Makefile ./
+COPY --chown=workshop:workshop requirements/ requirements/
+COPY --chown=workshop:workshop scripts/find-python.sh scripts/select-stack.sh scripts/armpl-standin.sh \
+     scripts/check_mxnet.py scripts/
+RUN make dependencies GPU=0 && rm -rf /home/workshop/.cache/pip && .venv/bin/python scripts/check_mxnet.py
 
-# The project's own set-up: .venv with every pin, the Jupyter kernel. GPU=0: this image is the CPU one.
-# Then the image checks that MXNet computes: a convolution and a matrix product against numpy.
-RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip && .venv/bin/python scripts/check_mxnet.py
+# Then the project itself: the package (editable), the notebooks, the Jupyter kernel.
+COPY --chown=workshop:workshop . .
+RUN make setup GPU=0 && rm -rf /home/workshop/.cache/pip
 
 ENV WORKSHOP_QUICK=1
 EXPOSE 8888

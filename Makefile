@@ -22,17 +22,21 @@ STACK := cpu
 endif
 OTHER_MXNET := $(if $(filter gpu,$(STACK)),mxnet,mxnet-cu112)
 STAMP := $(VENV)/.installed-$(STACK)
+DEPS := $(VENV)/.dependencies-$(STACK)
 
 PYTEST_ARGS ?=
 TEST_PATHS := tests crepe notebooks
 
-.PHONY: setup lab test notebooks clean
+.PHONY: setup dependencies lab test notebooks clean
 setup: $(STAMP)
+# Every pinned package, without the project itself: the images install these in a layer of their own,
+# which a change to the code does not rebuild.
+dependencies: $(DEPS)
 
-$(STAMP): requirements/base.txt requirements/build.txt requirements/$(STACK).txt requirements/constraints.txt \
-          pyproject.toml Makefile
+$(DEPS): requirements/base.txt requirements/build.txt requirements/$(STACK).txt requirements/constraints.txt \
+         scripts/armpl-standin.sh Makefile
 	@test -x $(PY) || { python=$$(sh scripts/find-python.sh) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
-	@rm -f $(VENV)/.installed-*
+	@rm -f $(VENV)/.installed-* $(VENV)/.dependencies-*
 	@if $(PY) -m pip show --quiet $(OTHER_MXNET) >/dev/null 2>&1; then $(PY) -m pip uninstall --yes --quiet $(OTHER_MXNET); fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/build.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
@@ -43,6 +47,9 @@ $(STAMP): requirements/base.txt requirements/build.txt requirements/$(STACK).txt
 	@if [ "$$(uname -s)/$$(uname -m)" = Linux/aarch64 ]; then \
 	    sh scripts/armpl-standin.sh "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mxnet"; fi
 	$(PY) -c "import mxnet" || { echo "MXNet does not import in $(VENV); see README, Which way to run it"; exit 1; }
+	@touch $@
+
+$(STAMP): $(DEPS) pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "CNNs for NLP (MXNet 1.9.1, $(STACK))" \
 	    --env OMP_NUM_THREADS $$(nproc) >/dev/null
@@ -66,26 +73,39 @@ notebooks: setup
 	        --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=$(KERNEL) "$$nb" || exit 1; \
 	done
 
-# Container images (README, "Which way to run it"): `make images` builds the workshop image and, once
-# docker/serve.Dockerfile exists, the serving image; `make image-test` runs `make test` in the former.
+# Container images (README, "Which way to run it"): `make images` builds the workshop image and the serving
+# image; `make image-test` runs `make test` in the former.
 #   ENGINE        docker or podman
 #   ENGINE_FLAGS  extra flags for its build and run (a network, mounts: .ci/images.sh sets this machine's)
-#   BASE          the Debian bookworm image both Dockerfiles build on (their build argument)
+#   BASE          the Debian bookworm image both Dockerfiles build on (their build argument); for several
+#                 platforms, an image (or manifest list) that has each of them
+#   PLATFORMS     empty: this machine's platform; or e.g. linux/amd64,linux/arm64: each image becomes one
+#                 manifest list with both (podman: --manifest; docker: buildx, which needs the containerd
+#                 image store to --load it)
 ENGINE ?= docker
 ENGINE_FLAGS ?=
 BASE ?= debian:bookworm-slim
+PLATFORMS ?=
+PODMAN := $(filter podman,$(notdir $(ENGINE)))
 # podman keeps the serving image's HEALTHCHECK only in the docker format (its default, OCI, drops it).
-SERVE_FORMAT := $(if $(filter podman,$(notdir $(ENGINE))),--format docker)
+SERVE_FORMAT := $(if $(PODMAN),--format docker)
+# $(call build,NAME): the start of the build command that makes image NAME for PLATFORMS.
+ifeq ($(PLATFORMS),)
+build = $(ENGINE) build
+name = -t $(1)
+else ifneq ($(PODMAN),)
+build = $(ENGINE) manifest rm $(1) >/dev/null 2>&1; $(ENGINE) rmi --ignore $(1) >/dev/null; $(ENGINE) build --platform $(PLATFORMS)
+name = --manifest $(1)
+else
+build = $(ENGINE) buildx build --platform $(PLATFORMS) --load
+name = -t $(1)
+endif
 
 .PHONY: images image-test
 images:
-	$(ENGINE) build $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -t cnn-nlp-workshop .
-	@if [ -f docker/serve.Dockerfile ]; then \
-	    echo "$(ENGINE) build $(SERVE_FORMAT) $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve ."; \
-	    $(ENGINE) build $(SERVE_FORMAT) $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile -t cnn-nlp-serve . ; \
-	else \
-	    echo "docker/serve.Dockerfile does not exist yet: the serving image cnn-nlp-serve is not built"; \
-	fi
+	$(call build,cnn-nlp-workshop) $(ENGINE_FLAGS) --build-arg BASE=$(BASE) $(call name,cnn-nlp-workshop) .
+	$(call build,cnn-nlp-serve) $(SERVE_FORMAT) $(ENGINE_FLAGS) --build-arg BASE=$(BASE) -f docker/serve.Dockerfile \
+	    $(call name,cnn-nlp-serve) .
 
 image-test: images
 	$(ENGINE) run --rm $(ENGINE_FLAGS) cnn-nlp-workshop make test

@@ -18,9 +18,12 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 
 ARG DEBIAN_FRONTEND=noninteractive
+# On arm64, OpenBLAS and LAPACKE too: MXNet's aarch64 wheel links Arm Performance Libraries without
+# bundling them, and a stand-in beside libmxnet.so loads these instead (scripts/armpl-standin.sh).
+ARG TARGETARCH
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends python3 python3-venv python3-dev build-essential \
-       ca-certificates \
+       ca-certificates $(if [ "$TARGETARCH" = arm64 ]; then echo libopenblas0-openmp liblapacke; fi) \
     && rm -rf /var/lib/apt/lists/*
 
 # The same pins as `make setup` (requirements/), for serving only: MXNet, numpy, gluonnlp, the server and
@@ -35,6 +38,9 @@ RUN python3 -m venv /opt/venv \
        >/tmp/serving.txt \
     && /opt/venv/bin/pip install --quiet --disable-pip-version-check -r /tmp/serving.txt \
        -c requirements/constraints.txt
+COPY scripts/armpl-standin.sh scripts/check_mxnet.py scripts/
+RUN if [ "$TARGETARCH" = arm64 ]; then sh scripts/armpl-standin.sh /opt/venv/lib/python3.11/site-packages/mxnet; fi \
+    && /opt/venv/bin/python scripts/check_mxnet.py
 COPY pyproject.toml README.md ./
 COPY crepe/ crepe/
 RUN /opt/venv/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation . \
@@ -51,11 +57,12 @@ RUN /opt/venv/bin/python -m crepe package --model /src/model --out /opt/crepe.ma
 
 FROM ${BASE}
 ARG DEBIAN_FRONTEND=noninteractive
-# python3-distutils: MXNet 1.9.1 imports distutils; libgomp1 and libquadmath0: its library links them.
-# tini: PID 1, which reaps whatever the server's processes leave.
+ARG TARGETARCH
+# python3-distutils: MXNet 1.9.1 imports distutils; libgomp1 and libquadmath0: its library links them
+# (on arm64 OpenBLAS and LAPACKE too, for the stand-in). tini: PID 1, which reaps what the server leaves.
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends python3 python3-distutils libgomp1 libquadmath0 \
-       openjdk-17-jre-headless tini \
+       openjdk-17-jre-headless tini $(if [ "$TARGETARCH" = arm64 ]; then echo libopenblas0-openmp liblapacke; fi) \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/crepe.mar /opt/crepe.mar
