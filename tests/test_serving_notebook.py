@@ -20,8 +20,8 @@ from crepe.serving.notebook import (
     crepe_lines,
     free_ports,
     native_config,
-    server_environment,
     post,
+    server_environment,
     throughput,
     typed,
 )
@@ -155,3 +155,11 @@ def test_native_server_command_shows_every_variable_the_server_got(tmp_path):
     assert server.command.startswith(f"cd {tmp_path / 'mms'} && OMP_NUM_THREADS=1 ")
     for name in ("OMP_NUM_THREADS", "TEMP", "LOG_LOCATION", "METRICS_LOCATION"):
         assert f"{name}={environ[name]} " in server.command, name
+
+
+def test_started_stop_waits_for_members_still_exiting(monkeypatch):
+    started = _Started("sleep", ["sleep", "60"])
+    still_there = iter([[started.pid], [started.pid], []])     # Java and workers take a moment to go
+    monkeypatch.setattr(started, "left", lambda: next(still_there, []))
+    started.stop(grace=5)
+    assert next(still_there, "asked until none was left") == "asked until none was left"

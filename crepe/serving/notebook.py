@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -172,8 +173,20 @@ class _Started:
         return sorted(found)
 
     def stop(self, grace=15):
-        """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` s; the exit status. Idempotent."""
+        """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` s; the exit status. Idempotent.
+
+        The launcher may end before Java and the workers it started: they got the SIGTERM too, and are
+        waited for (at most ``grace`` s more), then killed by their PIDs.
+        """
         stop([self.process], grace)
+        deadline = time.monotonic() + grace
+        while self.left() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in self.left():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         return self.process.popen.returncode
 
 
