@@ -138,9 +138,9 @@ def test_native_server_serves_nothing_and_leaves_nothing(tmp_path):
     assert server.left() == [] and _group_processes(server.pid) == []
 
 
-def test_server_environment_gives_each_server_its_own_temp():
+def test_server_environment_gives_each_server_its_own_temporary_folders():
     one, two = server_environment("/r/one"), server_environment("/r/two")
-    assert one["TEMP"] != two["TEMP"] and "OMP_NUM_THREADS" not in one
+    assert one["TEMP"] != two["TEMP"] and one["TMPDIR"] != two["TMPDIR"] and "OMP_NUM_THREADS" not in one
 
 
 def test_native_server_command_shows_every_variable_the_server_got(tmp_path):
@@ -148,12 +148,13 @@ def test_native_server_command_shows_every_variable_the_server_got(tmp_path):
     (tmp_path / "store").mkdir()
     server = NativeServer(tmp_path / "mms", tmp_path / "store", threads=1)
     try:
+        server.wait_until_up(timeout=120)                  # exec'd: /proc shows the launcher's own environment
         environ = dict(item.split("=", 1) for item in
                        open(f"/proc/{server.pid}/environ", "rb").read().decode().split("\0") if "=" in item)
     finally:
         server.stop()
     assert server.command.startswith(f"cd {tmp_path / 'mms'} && OMP_NUM_THREADS=1 ")
-    for name in ("OMP_NUM_THREADS", "TEMP", "LOG_LOCATION", "METRICS_LOCATION"):
+    for name in ("OMP_NUM_THREADS", "TEMP", "TMPDIR", "LOG_LOCATION", "METRICS_LOCATION"):
         assert f"{name}={environ[name]} " in server.command, name
 
 

@@ -8,7 +8,7 @@ own and is stopped by its PID (its process group), by the caller or when Python 
 - :func:`free_ports` finds ports in a row that nothing listens on at 127.0.0.1;
 - :func:`post` sends one JSON (or raw) POST and gives ``(status, parsed answer)``;
 - :class:`CrepeServe` is ``python -m crepe serve`` on free ports;
-- :func:`server_environment` gives the variables MMS reads (``TEMP``, ``LOG_LOCATION``, ...);
+- :func:`server_environment` gives the variables MMS reads (``TEMP``, ``TMPDIR``, ``LOG_LOCATION``, ...);
 - :class:`NativeServer` is ``multi-model-server --start --foreground`` with a ``config.properties``
   written in the open, for the notebook's "by hand" section;
 - :func:`typed` prints a shell line as an attendee would type it, runs it, and gives its output;
@@ -271,19 +271,21 @@ def native_config(port, socket_path, store):
 def server_environment(folder, threads=None):
     """The variables MMS reads at start, each pointing into ``folder``; ``OMP_NUM_THREADS`` first when given.
 
-    ``TEMP`` holds the server's ``.model_server.pid`` and its workers' sockets: two servers sharing it
-    clash, so each gets its own. ``threads`` is MXNet's thread count in every worker.
+    ``TEMP`` is the Java frontend's temporary folder (its workers' sockets); ``TMPDIR`` the launcher's,
+    where it keeps ``.model_server.pid`` (Python's ``tempfile`` prefers ``TMPDIR`` to ``TEMP``, and
+    macOS always sets it). Two servers sharing either clash, so each gets its own. ``threads`` is
+    MXNet's thread count in every worker.
 
     Examples
     --------
     >>> server_environment("/run/mms", threads=1)   # doctest: +NORMALIZE_WHITESPACE
-    {'OMP_NUM_THREADS': '1', 'TEMP': '/run/mms/tmp', 'LOG_LOCATION': '/run/mms/logs',
+    {'OMP_NUM_THREADS': '1', 'TEMP': '/run/mms/tmp', 'TMPDIR': '/run/mms/tmp', 'LOG_LOCATION': '/run/mms/logs',
      'METRICS_LOCATION': '/run/mms/logs'}
     """
     folder = Path(folder)
     threads = {"OMP_NUM_THREADS": str(threads)} if threads else {}
-    return {**threads, "TEMP": str(folder / "tmp"), "LOG_LOCATION": str(folder / "logs"),
-            "METRICS_LOCATION": str(folder / "logs")}
+    return {**threads, "TEMP": str(folder / "tmp"), "TMPDIR": str(folder / "tmp"),
+            "LOG_LOCATION": str(folder / "logs"), "METRICS_LOCATION": str(folder / "logs")}
 
 
 class NativeServer(_Started):
