@@ -28,3 +28,12 @@ def test_start_chromium_without_a_browser_says_how_to_install_one(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(pytest.skip.Exception, match="apt install chromium chromium-driver"):
         browser.start_chromium()
+
+
+def test_crepe_start_chromium_without_a_browser_is_one_sentence(monkeypatch):
+    from crepe import browser as package_browser
+    from crepe.errors import UsageError
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(UsageError, match="no Chromium on PATH: install Chromium"):
+        package_browser.start_chromium()

@@ -12,6 +12,7 @@ NOTEBOOKS = LESSONS + SOLUTIONS
 EXERCISE = re.compile(r"^(\d+)\. ", re.MULTILINE)
 HEADING = re.compile(r"^## Exercise (\d+)\b", re.MULTILINE)
 MARKER = re.compile(r"^\s*#\s*NBVAL_\w+")
+RANDOM_CALL = re.compile(r"\brandom\.\w+\(")      # random.seed(...), np.random.rand(...), mx.random.uniform(...)
 
 
 def code_cells(path):
@@ -72,6 +73,8 @@ def test_no_stderr_or_errors_are_stored(path):
 def test_notebook_reads_quick_mode_first_and_seeds_in_its_own_cell(path):
     cells = code_cells(path)
     assert "WORKSHOP_QUICK" in "".join(cells[0]["source"])
+    if not RANDOM_CALL.search("\n".join("".join(c["source"]) for c in cells)):
+        return                                         # draws nothing at random (07 serves a shipped model)
     assert any("".join(c["source"]).lstrip().startswith("# Seed") or "random.seed" in "".join(c["source"])
                and len("".join(c["source"]).splitlines()) <= 4 for c in cells[:4])
 

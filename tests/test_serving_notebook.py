@@ -21,6 +21,7 @@ from crepe.serving.notebook import (
     free_ports,
     native_config,
     post,
+    server_environment,
     throughput,
     typed,
 )
@@ -135,3 +136,31 @@ def test_native_server_serves_nothing_and_leaves_nothing(tmp_path):
     finally:
         server.stop()
     assert server.left() == [] and _group_processes(server.pid) == []
+
+
+def test_server_environment_gives_each_server_its_own_temporary_folders():
+    one, two = server_environment("/r/one"), server_environment("/r/two")
+    assert one["TEMP"] != two["TEMP"] and one["TMPDIR"] != two["TMPDIR"] and "OMP_NUM_THREADS" not in one
+
+
+def test_native_server_command_shows_every_variable_the_server_got(tmp_path):
+    require(java_present(), "Java is missing, so MXNet Model Server cannot start")
+    (tmp_path / "store").mkdir()
+    server = NativeServer(tmp_path / "mms", tmp_path / "store", threads=1)
+    try:
+        server.wait_until_up(timeout=120)                  # exec'd: /proc shows the launcher's own environment
+        environ = dict(item.split("=", 1) for item in
+                       open(f"/proc/{server.pid}/environ", "rb").read().decode().split("\0") if "=" in item)
+    finally:
+        server.stop()
+    assert server.command.startswith(f"cd {tmp_path / 'mms'} && OMP_NUM_THREADS=1 ")
+    for name in ("OMP_NUM_THREADS", "TEMP", "TMPDIR", "LOG_LOCATION", "METRICS_LOCATION"):
+        assert f"{name}={environ[name]} " in server.command, name
+
+
+def test_started_stop_waits_for_members_still_exiting(monkeypatch):
+    started = _Started("sleep", ["sleep", "60"])
+    still_there = iter([[started.pid], [started.pid], []])     # Java and workers take a moment to go
+    monkeypatch.setattr(started, "left", lambda: next(still_there, []))
+    started.stop(grace=5)
+    assert next(still_there, "asked until none was left") == "asked until none was left"

@@ -8,6 +8,7 @@ own and is stopped by its PID (its process group), by the caller or when Python 
 - :func:`free_ports` finds ports in a row that nothing listens on at 127.0.0.1;
 - :func:`post` sends one JSON (or raw) POST and gives ``(status, parsed answer)``;
 - :class:`CrepeServe` is ``python -m crepe serve`` on free ports;
+- :func:`server_environment` gives the variables MMS reads (``TEMP``, ``TMPDIR``, ``LOG_LOCATION``, ...);
 - :class:`NativeServer` is ``multi-model-server --start --foreground`` with a ``config.properties``
   written in the open, for the notebook's "by hand" section;
 - :func:`typed` prints a shell line as an attendee would type it, runs it, and gives its output;
@@ -18,6 +19,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,7 +35,8 @@ from ..errors import UsageError
 from ..processes import Process, stop
 from .model_server import MAX_PORT, find_java
 
-__all__ = ["WAIT", "crepe_lines", "free_ports", "post", "CrepeServe", "native_config", "NativeServer", "typed",
+__all__ = ["WAIT", "crepe_lines", "free_ports", "post", "CrepeServe", "native_config", "server_environment",
+           "NativeServer", "typed",
            "throughput"]
 
 #: Seconds any start-up waits at most (the frontend, then a worker loading MXNet and the model).
@@ -169,8 +173,20 @@ class _Started:
         return sorted(found)
 
     def stop(self, grace=15):
-        """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` s; the exit status. Idempotent."""
+        """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` s; the exit status. Idempotent.
+
+        The launcher may end before Java and the workers it started: they got the SIGTERM too, and are
+        waited for (at most ``grace`` s more), then killed by their PIDs.
+        """
         stop([self.process], grace)
+        deadline = time.monotonic() + grace
+        while self.left() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in self.left():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         return self.process.popen.returncode
 
 
@@ -252,12 +268,33 @@ def native_config(port, socket_path, store):
                       "vmargs=-Xmx1g -XX:-UsePerfData"]) + "\n"
 
 
+def server_environment(folder, threads=None):
+    """The variables MMS reads at start, each pointing into ``folder``; ``OMP_NUM_THREADS`` first when given.
+
+    ``TEMP`` is the Java frontend's temporary folder (its workers' sockets); ``TMPDIR`` the launcher's,
+    where it keeps ``.model_server.pid`` (Python's ``tempfile`` prefers ``TMPDIR`` to ``TEMP``, and
+    macOS always sets it). Two servers sharing either clash, so each gets its own. ``threads`` is
+    MXNet's thread count in every worker.
+
+    Examples
+    --------
+    >>> server_environment("/run/mms", threads=1)   # doctest: +NORMALIZE_WHITESPACE
+    {'OMP_NUM_THREADS': '1', 'TEMP': '/run/mms/tmp', 'TMPDIR': '/run/mms/tmp', 'LOG_LOCATION': '/run/mms/logs',
+     'METRICS_LOCATION': '/run/mms/logs'}
+    """
+    folder = Path(folder)
+    threads = {"OMP_NUM_THREADS": str(threads)} if threads else {}
+    return {**threads, "TEMP": str(folder / "tmp"), "TMPDIR": str(folder / "tmp"),
+            "LOG_LOCATION": str(folder / "logs"), "METRICS_LOCATION": str(folder / "logs")}
+
+
 class NativeServer(_Started):
     """``multi-model-server --start --foreground --mms-config CONFIG --model-store STORE``, as typed.
 
     The configuration is written to ``folder/config.properties`` (:func:`native_config`); the logs go
-    to ``folder/logs``. ``command`` is the line an attendee types (``multi-model-server`` is on the
-    PATH of the environment). ``wait_until_up()`` blocks until the management socket answers.
+    to ``folder/logs``; it runs in ``folder`` with :func:`server_environment`. ``command`` is the whole
+    line an attendee types, folder and variables included (``multi-model-server`` is on the PATH of the
+    environment). ``wait_until_up()`` blocks until the management socket answers.
 
     Parameters
     ----------
@@ -266,9 +303,11 @@ class NativeServer(_Started):
         socket's path has at most 107 bytes).
     store : Path
         The model store, where the ``.mar`` files are.
+    threads : int, optional
+        ``OMP_NUM_THREADS`` for every worker; by default the workers inherit this process's.
     """
 
-    def __init__(self, folder, store):
+    def __init__(self, folder, store, threads=None):
         find_java()
         self.folder, self.store = Path(folder), Path(store)
         self.port = free_ports(1)
@@ -277,15 +316,17 @@ class NativeServer(_Started):
             raise UsageError(f"the folder {folder} is too deep for a Unix socket; choose a shorter one")
         self.config = self.folder / "config.properties"
         (self.folder / "logs").mkdir(parents=True, exist_ok=True)
+        (self.folder / "tmp").mkdir(exist_ok=True)
         self.config.write_text(native_config(self.port, self.socket, self.store), encoding="utf-8")
-        self.command = (f"multi-model-server --start --foreground --mms-config {self.config} "
+        self.environment = server_environment(self.folder, threads)
+        self.command = (f"cd {self.folder} && "
+                        + " ".join(f"{name}={value}" for name, value in self.environment.items())
+                        + f" multi-model-server --start --foreground --mms-config {self.config} "
                         f"--model-store {self.store}")
         bin_dir = str(Path(sys.executable).parent)
-        (self.folder / "tmp").mkdir(exist_ok=True)                  # the workers' sockets: apart from other servers
-        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), TEMP=str(self.folder / "tmp"),
-                   LOG_LOCATION=str(self.folder / "logs"), METRICS_LOCATION=str(self.folder / "logs"))
-        super().__init__("multi-model-server", [str(Path(bin_dir) / "multi-model-server"),
-                                                *shlex.split(self.command)[1:]],
+        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), **self.environment)
+        super().__init__("multi-model-server", [str(Path(bin_dir) / "multi-model-server"), "--start", "--foreground",
+                                                "--mms-config", str(self.config), "--model-store", str(self.store)],
                          log=self.folder / "logs" / "server.out", env=env, cwd=self.folder)
 
     def wait_until_up(self, timeout=WAIT):
@@ -309,6 +350,9 @@ class NativeServer(_Started):
 def typed(line, timeout=WAIT, shown=None):
     """Print ``$ LINE`` (or ``shown``, with this machine's details replaced), run it, give its output.
 
+    The command is looked up in this Python's own ``bin`` folder first, where ``model-archiver`` and
+    ``multi-model-server`` are, then on the PATH.
+
     Raises
     ------
     UsageError
@@ -321,8 +365,11 @@ def typed(line, timeout=WAIT, shown=None):
     'hello\\n'
     """
     print("$", shown or line)
+    argv = shlex.split(line)
+    here = str(Path(sys.executable).parent)           # this environment's commands: model-archiver, ...
+    argv[0] = shutil.which(argv[0], path=here + os.pathsep + os.environ.get("PATH", "")) or argv[0]
     try:
-        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=timeout,
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise UsageError(f"`{shown or line}` ran longer than {timeout} s") from None
