@@ -94,7 +94,7 @@ ifeq ($(PLATFORMS),)
 build = $(ENGINE) build
 name = -t $(1)
 else ifneq ($(PODMAN),)
-build = $(ENGINE) manifest rm $(1) >/dev/null 2>&1; $(ENGINE) rmi --ignore $(1) >/dev/null; $(ENGINE) build --platform $(PLATFORMS)
+build = $(ENGINE) manifest rm $(1) >/dev/null 2>&1; $(ENGINE) rmi --ignore --no-prune $(1) >/dev/null; $(ENGINE) build --platform $(PLATFORMS)
 name = --manifest $(1)
 else
 build = $(ENGINE) buildx build --platform $(PLATFORMS) --load

@@ -190,6 +190,7 @@ def _engine_with(image):
     if ENGINE_STATE.is_file():
         settings = dict(line.split("=", 1) for line in ENGINE_STATE.read_text().splitlines() if "=" in line)
         name = settings.pop("ENGINE")
+        settings.pop("PLATFORMS", None)
         env.update(settings)
     else:
         name = next((name for name in ("podman", "docker") if shutil.which(name)), None)
@@ -387,3 +388,63 @@ def test_serving_image_is_smaller_than_800_mb(serving_engine):
     size = subprocess.run([*command, "image", "inspect", "--format", "{{.Size}}", SERVING_IMAGE],
                           capture_output=True, text=True, timeout=60, env=env)
     assert int(size.stdout.strip()) < SERVING_IMAGE_MAX_BYTES, size.stdout + size.stderr
+
+
+# ---- the same images on linux/arm64, under emulation -------------------------------------------------
+# .ci/images.sh builds both platforms (CI_PLATFORMS) and runs arm64 through qemu's user-mode emulation,
+# 10x (Python) to 200x (MXNet's arithmetic) slower: small checks only.
+
+ARM64 = "linux/arm64"
+#: Two headlines predicted on arm64 and on this machine; the probabilities must agree this closely.
+ARM64_HEADLINES, ARM64_TOLERANCE = (HEADLINE, "Stocks rally as the central bank holds rates"), 1e-4
+
+
+def _platforms_built():
+    """The platforms .ci/images.sh built the images for (none known without its engine.env)."""
+    if not ENGINE_STATE.is_file():
+        return []
+    settings = dict(line.split("=", 1) for line in ENGINE_STATE.read_text().splitlines() if "=" in line)
+    return settings.get("PLATFORMS", "").split(",")
+
+
+@pytest.fixture(scope="module")
+def arm64_engine(engine):
+    """The engine, once it is known to hold a linux/arm64 workshop image."""
+    if ARM64 not in _platforms_built():
+        _unavailable("no linux/arm64 image was built on this machine (.ci/images.sh builds one, CI_PLATFORMS)")
+    return engine
+
+
+def run_on_arm64(engine, purpose, args, timeout):
+    """`<engine> run --rm --platform linux/arm64` of the workshop image without a network."""
+    command, env = engine
+    name = f"cnn-nlp-test-{os.getpid()}-arm64-{purpose}"
+    try:
+        return subprocess.run([*command, "run", "--rm", "--platform", ARM64, "--name", name, "--network", "none",
+                               IMAGE, *args], capture_output=True, text=True, timeout=timeout, env=env)
+    finally:
+        _remove(engine, name)
+
+
+def test_workshop_image_on_arm64_runs_an_aarch64_mxnet_that_computes_as_numpy(arm64_engine):
+    script = "import platform, runpy; print(platform.machine()); runpy.run_path('scripts/check_mxnet.py', run_name='__main__')"
+    result = run_on_arm64(arm64_engine, "check", [".venv/bin/python", "-c", script], timeout=600)
+    lines = result.stdout.split()
+    assert result.returncode == 0 and lines[0] == "aarch64" and lines[-1] == "ok", result.stdout + result.stderr
+
+
+def test_workshop_image_on_arm64_doctor_says_it_has_no_parameter_server(arm64_engine):
+    result = run_on_arm64(arm64_engine, "doctor", [".venv/bin/python", "-m", "crepe", "doctor"], timeout=900)
+    assert result.stdout.strip().endswith("all good"), result.stdout + result.stderr
+    assert "without a parameter server" in result.stdout
+
+
+def test_workshop_image_on_arm64_predicts_the_shipped_models_answers_of_this_machine(arm64_engine):
+    from crepe.inference import load_model, probabilities
+
+    arguments = ["predict", "--model", "models/workshop-crepe-ag-news", "--json", *ARM64_HEADLINES]
+    result = run_on_arm64(arm64_engine, "predict", [".venv/bin/python", "-m", "crepe", *arguments], timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    served = [list(json.loads(line)["probabilities"].values()) for line in result.stdout.splitlines()]
+    net, _ = load_model(ROOT / "models" / "workshop-crepe-ag-news")
+    assert abs(probabilities(net, list(ARM64_HEADLINES)) - served).max() < ARM64_TOLERANCE
