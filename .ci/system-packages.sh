@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI: the Debian packages that the tests need, installed when missing: Chromium and its driver for the
 # browser tests (tests/browser.py), the full MyThes thesaurus (tests/test_augment.py), and Java for MXNet
-# Model Server's frontend (tests/test_serving.py).
+# Model Server's frontend (tests/test_serving.py), Node and npm to build the static demo's onnxruntime-web
+# files (tests/test_web.py runs `npm ci` in web/).
 # CI runs as root on Debian; elsewhere this only says what it would need.
 set -euo pipefail
 missing=()
@@ -9,6 +10,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -f /usr/share/mythes/th_en_US_v2.dat ] || missing+=(mythes-en-us)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "system-packages: ${missing[*]} missing and this is not root on Debian; install them (see docs/tests.md)" >&2

@@ -27,7 +27,8 @@ HTML, CSS, SCRIPT = (f"text/{kind}; charset=utf-8" for kind in ("html", "css", "
 ICON = "image/svg+xml"
 #: URL path -> (file of PAGE_DIRECTORY, content type).
 PAGE_FILES = {"/": ("index.html", HTML), "/index.html": ("index.html", HTML), "/page.css": ("page.css", CSS),
-              "/page.js": ("page.js", SCRIPT), "/favicon.svg": ("favicon.svg", ICON)}
+              "/page.js": ("page.js", SCRIPT), "/encode.js": ("encode.js", SCRIPT),
+              "/favicon.svg": ("favicon.svg", ICON)}
 CONFIG_PATH, READY_PATH, JSON = "/config.json", "/ready", "application/json"
 # The page loads nothing from elsewhere and connects only to its own origin.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
