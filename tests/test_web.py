@@ -58,8 +58,11 @@ def open_demo(chrome, url):
 def in_browser(chrome, texts):
     return chrome.execute_async_script("""
         const done = arguments[arguments.length - 1];
-        (async () => { const out = []; for (const text of arguments[0]) out.push(await window.crepeDemo.inBrowser(text));
-                       return out; })().then(done).catch((error) => done(String(error)));""", texts)
+        (async () => {
+          const out = [];
+          for (const text of arguments[0]) out.push(await window.crepeDemo.inBrowser(text));
+          return out;
+        })().then(done).catch((error) => done(String(error)));""", texts)
 
 
 def test_static_demo_answers_as_predict_does(site, browser, tmp_path, capsys):  # noqa: F811
