@@ -17,7 +17,8 @@ from pathlib import Path
 from .errors import UsageError
 from .files import write_json
 
-__all__ = ["WEB_DIRECTORY", "ORT_FILES", "PAGE_COPIED", "ort_directory", "site_config", "write_site"]
+__all__ = ["WEB_DIRECTORY", "ORT_FILES", "PAGE_COPIED", "ort_directory", "site_config", "write_site",
+           "browser_documents"]
 
 #: The npm project that pins onnxruntime-web (package.json, package-lock.json with integrity hashes).
 WEB_DIRECTORY = Path(__file__).resolve().parents[1] / "web"
@@ -121,3 +122,40 @@ def write_site(net, config, out, page=None):
         if staging.exists():
             shutil.rmtree(staging)
     return out
+
+
+#: Content types of the files the page server serves for the model in the browser.
+CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+                 ".wasm": "application/wasm", ".onnx": "application/octet-stream",
+                 ".json": "application/json"}
+
+
+def browser_documents(net, config):
+    """The model in the browser for the page that ``serve`` shows: (documents, keys for its config.json).
+
+    Parameters
+    ----------
+    net : Crepe
+    config : dict
+        The model directory's ``config.json``.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{url path: (bytes, content type)}`` for ``start_page_server(..., extra=)``, and the ``onnx``,
+        ``description`` and ``ort`` keys to add to the page's config, so that it answers in the browser
+        beside the server. UsageError (one sentence) when the onnxruntime-web files are not installed or the
+        model is not a Crepe.
+    """
+    from .families import family_of
+    from .onnx_export import describe, to_onnx
+
+    if family_of(net).name != "crepe":
+        raise UsageError("the model runs in the browser for Crepe only (character frames)")
+    ort = ort_directory()
+    documents = {f"/{ORT_FOLDER}/{name}": ((ort / name).read_bytes(), CONTENT_TYPES[Path(name).suffix])
+                 for name in ORT_FILES}
+    documents[f"/{MODEL_FILE}"] = (to_onnx(net).SerializeToString(), CONTENT_TYPES[".onnx"])
+    documents[f"/{DESCRIPTION_FILE}"] = (json.dumps(describe(net, config)).encode("utf-8"), CONTENT_TYPES[".json"])
+    keys = {key: value for key, value in site_config(config).items() if key in ("onnx", "description", "ort")}
+    return documents, keys

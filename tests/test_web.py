@@ -3,7 +3,9 @@ by onnxruntime-web (WASM) in headless Chromium, with the answers of ``predict --
 import json
 import shutil
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from crepe.cli import main
 from crepe.data import load_evaluation_set
 from crepe.errors import UsageError
-from crepe.web_export import WEB_DIRECTORY, ort_directory
+from crepe.web_export import WEB_DIRECTORY, browser_documents, ort_directory
 from tests.browser import browser  # noqa: F401  (a fixture)
 from tests.helpers import require
 from tests.static import static_server
@@ -126,3 +128,54 @@ def test_ort_directory_without_npm_ci_says_what_to_run(tmp_path):
     shutil.copy(WEB_DIRECTORY / "package-lock.json", tmp_path)
     with pytest.raises(UsageError, match="run `npm ci` in"):
         ort_directory(tmp_path)
+
+
+class MXNetUpstream(BaseHTTPRequestHandler):
+    """A stand-in for the model server: answers a POSTed {"text"} with the model's answer, computed by MXNet."""
+
+    def do_POST(self):
+        from crepe.inference import answer, probabilities
+
+        text = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text"]
+        body = json.dumps(answer(probabilities(self.server.net, [text])[0], self.server.classes)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+def test_served_page_shows_server_and_browser_side_by_side(browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from crepe.inference import load_model
+    from crepe.serving.page_server import start_page_server
+    from tests.helpers import free_port
+
+    install_ort()
+    net, config = load_model(SHIPPED)
+    extra, keys = browser_documents(net, config)
+    upstream = ThreadingHTTPServer(("127.0.0.1", free_port()), MXNetUpstream)
+    upstream.net, upstream.classes = net, config["classes"]
+    thread = threading.Thread(target=upstream.serve_forever, daemon=True)
+    thread.start()
+    page, url = start_page_server({"predictions": "/predictions/crepe", "model": "crepe", "classes": config["classes"],
+                                   "examples": [], **keys}, upstream=f"127.0.0.1:{upstream.server_address[1]}",
+                                  extra=extra)
+    try:
+        assert open_demo(browser, url) is True
+        browser.find_element(By.ID, "text").send_keys("Oil prices climb as investors weigh a weaker dollar\ue007")
+        WebDriverWait(browser, 30).until(lambda chrome: chrome.find_element(By.ID, "browser-where").get_attribute(
+            "data-ms") and " ms" in chrome.find_element(By.ID, "server-where").text)
+        shown = [browser.find_element(By.ID, name).is_displayed() for name in ("server-panel", "browser-panel")]
+        answers = [browser.find_element(By.ID, name).text for name in ("predicted", "browser-predicted")]
+    finally:
+        page.shutdown()
+        upstream.shutdown()
+        upstream.server_close()
+        thread.join(10)
+    assert shown == [True, True] and answers[0] == answers[1] and answers[0] in config["classes"]
