@@ -2,7 +2,8 @@
 # CI: the Debian packages that the tests need, installed when missing: Chromium and its driver for the
 # browser tests (tests/browser.py), the full MyThes thesaurus (tests/test_augment.py), and Java for MXNet
 # Model Server's frontend (tests/test_serving.py), OpenBLAS and LAPACKE for the arm64 stand-in's own test
-# (tests/test_arm64.py).
+# (tests/test_arm64.py), Node and npm to build the static demo's onnxruntime-web files (tests/test_web.py
+# runs `npm ci` in web/).
 # CI runs as root on Debian; elsewhere this only says what it would need.
 set -euo pipefail
 missing=()
@@ -12,6 +13,8 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 ldconfig -p | grep -q 'libopenblas\.so\.0 ' || missing+=(libopenblas0-openmp)
 ldconfig -p | grep -q 'liblapacke\.so\.3 ' || missing+=(liblapacke)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "system-packages: ${missing[*]} missing and this is not root on Debian; install them (see docs/tests.md)" >&2

@@ -14,6 +14,8 @@ from pathlib import Path
 from .errors import UsageError
 
 EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
+#: What ``export --format`` writes.
+EXPORT_FORMATS = ("mxnet", "onnx", "web")
 
 
 # Commands that live in a module of their own: the module has HELP, ``add_arguments(parser)`` and
@@ -125,9 +127,14 @@ def build_parser():
                          "answers: {\"predicted\": CLASS, \"probabilities\": {CLASS: p, ...}}")
     predict.add_argument("texts", nargs="*", metavar="TEXT")
 
-    export = commands.add_parser("export", help="save the model in MXNet's symbolic format")
+    export = commands.add_parser("export", help="save the model in MXNet's symbolic format, as ONNX, or as a "
+                                 "static web demo that runs it in the browser")
     export.add_argument("--model", type=Path, required=True, help="model directory")
-    export.add_argument("--out", type=Path, help="file prefix (default <model>/exported/crepe)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="mxnet",
+                        help="mxnet: symbol and parameters (default); onnx: one .onnx file and its description "
+                             "(.json) beside it; web: a self-contained static folder (needs Node and npm to build)")
+    export.add_argument("--out", type=Path, help="mxnet: file prefix (default <model>/exported/<family>); onnx: "
+                        "the .onnx file (default <model>/exported/<family>.onnx); web: the folder (required)")
 
     commands.add_parser("doctor", help="check versions, GPUs and data before a workshop")
     for name, module in COMMAND_MODULES.items():
@@ -311,12 +318,25 @@ def cmd_predict(args):
 
 
 def cmd_export(args):
-    """Write the model in MXNet's symbolic format."""
+    """Write the model in MXNet's symbolic format, as ONNX with its description, or as a static web demo."""
     from .inference import export, load_model
 
+    if args.format == "web" and args.out is None:
+        raise UsageError("--format web needs --out SITE, the folder to write the static demo into")
     net, config = load_model(args.model)
-    symbol, params = export(net, args.out or args.model / "exported" / config["model"])
-    print(f"exported {symbol} and {params}")
+    if args.format == "mxnet":
+        symbol, params = export(net, args.out or args.model / "exported" / config["model"])
+        print(f"exported {symbol} and {params}")
+    elif args.format == "onnx":
+        from .onnx_export import write_onnx
+
+        model, description = write_onnx(net, config, args.out or args.model / "exported" / f"{config['model']}.onnx")
+        print(f"exported {model} (checked by onnx.checker) and its description {description}")
+    else:
+        from .web_export import write_site
+
+        print(f"wrote the static demo in {write_site(net, config, args.out)}; serve that folder from any static "
+              f"host, e.g. python -m http.server --directory {args.out}")
 
 
 def cmd_doctor(args):

@@ -27,11 +27,13 @@ HTML, CSS, SCRIPT = (f"text/{kind}; charset=utf-8" for kind in ("html", "css", "
 ICON = "image/svg+xml"
 #: URL path -> (file of PAGE_DIRECTORY, content type).
 PAGE_FILES = {"/": ("index.html", HTML), "/index.html": ("index.html", HTML), "/page.css": ("page.css", CSS),
-              "/page.js": ("page.js", SCRIPT), "/favicon.svg": ("favicon.svg", ICON)}
+              "/page.js": ("page.js", SCRIPT), "/encode.js": ("encode.js", SCRIPT),
+              "/favicon.svg": ("favicon.svg", ICON)}
 CONFIG_PATH, READY_PATH, JSON = "/config.json", "/ready", "application/json"
-# The page loads nothing from elsewhere and connects only to its own origin.
+# The page loads nothing from elsewhere and connects only to its own origin. 'wasm-unsafe-eval' lets it compile
+# onnxruntime-web's WebAssembly (when the model in the browser is served too); it allows no JavaScript eval.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
-                    "Content-Security-Policy": "default-src 'self'"}
+                    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"}
 #: The largest body forwarded (the handler's own limit, crepe.serving.handler.MAX_BODY_BYTES), and the seconds
 #: the model server may take (above its 20 s response timeout).
 MAX_FORWARD_BYTES, FORWARD_SECONDS = 1_000_000, 60
@@ -162,14 +164,15 @@ class PageServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def page_documents(config, directory=PAGE_DIRECTORY):
-    """``{url path: (body bytes, content type)}``: the page's files and ``config`` as ``config.json``."""
+def page_documents(config, directory=PAGE_DIRECTORY, extra=None):
+    """``{url path: (body bytes, content type)}``: the page's files, ``extra`` and ``config`` as ``config.json``."""
     documents = {path: ((directory / name).read_bytes(), kind) for path, (name, kind) in PAGE_FILES.items()}
+    documents.update(extra or {})
     documents[CONFIG_PATH] = (json.dumps(config, indent=1).encode("utf-8"), "application/json")
     return documents
 
 
-def start_page_server(config, host="127.0.0.1", port=0, upstream=None, ready=None):
+def start_page_server(config, host="127.0.0.1", port=0, upstream=None, ready=None, extra=None):
     """Serve the demo page and ``config`` (as ``config.json``) on ``host:port`` from a background thread.
 
     Parameters
@@ -184,6 +187,9 @@ def start_page_server(config, host="127.0.0.1", port=0, upstream=None, ready=Non
         The model server's ``host:port``, where POSTs to ``config["predictions"]`` are forwarded.
     ready : callable, optional
         Whether the model has a ready worker now; ``GET /ready`` answers 200 or 503 by it.
+    extra : dict, optional
+        More documents, ``{url path: (bytes, content type)}``: the model in the browser
+        (:func:`crepe.web_export.browser_documents`, with the keys it adds to ``config``).
 
     Returns
     -------
@@ -206,7 +212,7 @@ def start_page_server(config, host="127.0.0.1", port=0, upstream=None, ready=Non
     ['World', 'Sports']
     >>> server.shutdown()
     """
-    documents = page_documents(config)
+    documents = page_documents(config, extra=extra)
     try:
         server = PageServer((host, port), documents, upstream, ready)
     except OSError as error:

@@ -2,6 +2,10 @@
 // through its own origin (POST {"text", "explain": true} to config.predictions, a path that the page's
 // server forwards) after a pause in typing or on Enter/Tab, and shows the answer:
 // the predicted class, one bar per class, the characters coloured by saliency.
+// When config.json names an ONNX model ("onnx", with its "description" and the onnxruntime-web folder "ort"),
+// the page also computes the answer itself with onnxruntime-web (WASM) and shows it beside the server's,
+// each with where it was computed and how long it took. The static demo (python -m crepe export --format web)
+// has no server: there the browser's answer is the only one.
 "use strict";
 
 (() => {
@@ -23,7 +27,8 @@
   const WHITE = [255, 255, 255];
 
   const $ = (id) => document.getElementById(id);
-  const state = {config: null, url: null, lastSent: null, sequence: 0, shown: 0, timer: null};
+  const state = {config: null, url: null, lastSent: null, sequence: 0, shown: 0, timer: null,
+    session: null, description: null};
 
   function setStatus(message, kind) {
     const status = $("status");
@@ -47,8 +52,7 @@
     return listed.length ? listed : Object.keys(probabilities);
   }
 
-  function buildBars(names) {
-    const bars = $("bars");
+  function buildBars(names, bars = $("bars")) {
     bars.replaceChildren(...names.map((name, index) => {
       const item = document.createElement("li");
       item.className = "bar";
@@ -61,11 +65,11 @@
     }));
   }
 
-  function showBars(probabilities, predicted) {
+  function showBars(probabilities, predicted, bars = $("bars")) {
     const names = classes(probabilities);
-    const current = Array.from($("bars").children, (item) => item.dataset.class);
-    if (current.join("\n") !== names.join("\n")) buildBars(names);
-    for (const item of $("bars").children) {
+    const current = Array.from(bars.children, (item) => item.dataset.class);
+    if (current.join("\n") !== names.join("\n")) buildBars(names, bars);
+    for (const item of bars.children) {
       const p = Number(probabilities[item.dataset.class]) || 0;
       item.dataset.probability = String(p);
       item.classList.toggle("is-predicted", item.dataset.class === predicted);
@@ -180,6 +184,67 @@
     }
   }
 
+  // ---------------------------------------------------------------- the model in the browser (onnxruntime-web)
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`cannot load ${src}`));
+      document.head.appendChild(script);
+    });
+  }
+
+  // The ONNX model and its description, with onnxruntime-web's WASM backend on one thread (a static host
+  // sends no cross-origin isolation headers, so no shared memory for threads).
+  async function loadBrowserModel() {
+    const folder = new URL(state.config.ort || "ort/", window.location.href).href;
+    await loadScript(`${folder}ort.wasm.min.js`);
+    window.ort.env.wasm.wasmPaths = folder;
+    window.ort.env.wasm.numThreads = 1;
+    window.ort.env.wasm.proxy = false;
+    const response = await fetch(state.config.description, {cache: "no-store"});
+    if (!response.ok) throw new Error(`${state.config.description}: ${response.status}`);
+    state.description = await response.json();
+    state.session = await window.ort.InferenceSession.create(state.config.onnx, {executionProviders: ["wasm"]});
+  }
+
+  // {predicted, probabilities, ms}: the text encoded by encode.js and run by onnxruntime-web.
+  async function inBrowser(text) {
+    const d = state.description;
+    const started = performance.now();
+    const frame = window.CrepeEncode.encode(text, d.alphabet, d.frame_length);
+    const input = new window.ort.Tensor(d.input.dtype, frame, [1, d.frame_length]);
+    const output = await state.session.run({[d.input.name]: input});
+    const values = Array.from(output[d.output].data);
+    const ms = performance.now() - started;
+    const probabilities = {};
+    d.classes.forEach((name, i) => { probabilities[name] = values[i]; });
+    const predicted = d.classes[values.indexOf(Math.max(...values))];
+    return {predicted, probabilities, ms};
+  }
+
+  async function predictInBrowser(text, id) {
+    if (!state.session) return;
+    let result;
+    try {
+      result = await inBrowser(text);
+    } catch (error) {
+      $("browser-where").textContent = `The model in this browser failed: ${error.message}`;
+      return;
+    }
+    if (id !== state.sequence) return;  // a newer text is on its way
+    $("browser-predicted").textContent = result.predicted;
+    showBars(result.probabilities, result.predicted, $("browser-bars"));
+    $("browser-where").dataset.ms = String(result.ms);
+    $("browser-where").textContent = `Computed in this browser (onnxruntime-web, WASM) in ` +
+      `${result.ms.toFixed(1)} ms.`;
+    if (!state.url) setStatus(`Answered in this browser in ${Math.round(result.ms)} ms.`, "ok");
+  }
+
+  // ---------------------------------------------------------------- predicting
+
   async function predict() {
     window.clearTimeout(state.timer);
     if (!state.config) return;
@@ -193,6 +258,8 @@
       setStatus("Type a headline, or draw a random example.", "idle");
       return;
     }
+    predictInBrowser(text, id);
+    if (!state.url) return;  // the static demo: no server
     setStatus("Predicting\u2026", "busy");
     const started = performance.now();
     let {answer, message} = await request(text);
@@ -208,7 +275,9 @@
       if (id === state.sequence) state.lastSent = null;  // Enter may send it again once fixed
       setStatus(message, "error");
     } else if (id === state.sequence) {
-      setStatus(`Answered in ${Math.round(performance.now() - started)} ms.`, "ok");
+      const ms = performance.now() - started;
+      $("server-where").textContent = `Computed on the server (MXNet) in ${ms.toFixed(0)} ms, the round trip included.`;
+      setStatus(`Answered in ${Math.round(ms)} ms.`, "ok");
     }
   }
 
@@ -244,14 +313,31 @@
       const response = await fetch("config.json", {cache: "no-store"});
       if (!response.ok) throw new Error(`${response.status}`);
       state.config = await response.json();
-      state.url = predictionsUrl(state.config.predictions);
+      state.url = state.config.predictions ? predictionsUrl(state.config.predictions) : null;
     } catch (error) {
       setStatus("This page cannot read its config.json: open it from the address that " +
         "python -m crepe serve prints.", "error");
       return;
     }
     if (Array.isArray(state.config.classes)) buildBars(state.config.classes);
-    $("model-line").textContent = `Model "${state.config.model || "?"}" at ${state.url}`;
+    if (!state.url) {  // the static demo: the browser is the only runtime
+      $("server-panel").hidden = true;
+      $("saliency-panel").hidden = true;
+    }
+    $("model-line").textContent = state.url ? `Model "${state.config.model || "?"}" at ${state.url}` :
+      `Model "${state.config.model || "?"}" (${state.config.onnx}), run in this browser; no server.`;
+    if (state.config.onnx) {
+      $("browser-panel").hidden = false;
+      if (Array.isArray(state.config.classes)) buildBars(state.config.classes, $("browser-bars"));
+      setStatus("Loading the model into this browser\u2026", "loading");
+      try {
+        await loadBrowserModel();
+      } catch (error) {
+        setStatus(`This browser cannot run the model: ${error.message}`, "error");
+        if (!state.url) return;
+      }
+    }
+    window.crepeDemo = {inBrowser, ready: Boolean(state.session)};
     setStatus("Type a headline, or draw a random example.", "idle");
     if (box.value) predict();
   }
