@@ -58,11 +58,12 @@ RUN /opt/venv/bin/python -m crepe package --model /src/model --out /opt/crepe.ma
 FROM ${BASE}
 ARG DEBIAN_FRONTEND=noninteractive
 ARG TARGETARCH
-# python3-distutils: MXNet 1.9.1 imports distutils; libgomp1 and libquadmath0: its library links them
-# (on arm64 OpenBLAS and LAPACKE too, for the stand-in). tini: PID 1, which reaps what the server leaves.
+# python3-distutils: MXNet 1.9.1 imports distutils; libgomp1 (and on amd64 libquadmath0, which arm64 does not
+# have): its library links them; on arm64 OpenBLAS and LAPACKE, for the stand-in. tini: PID 1, which reaps
+# what the server leaves.
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends python3 python3-distutils libgomp1 libquadmath0 \
-       openjdk-17-jre-headless tini $(if [ "$TARGETARCH" = arm64 ]; then echo libopenblas0-openmp liblapacke; fi) \
+    && apt-get install --yes --no-install-recommends python3 python3-distutils libgomp1 openjdk-17-jre-headless \
+       tini $(if [ "$TARGETARCH" = arm64 ]; then echo libopenblas0-openmp liblapacke; else echo libquadmath0; fi) \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/crepe.mar /opt/crepe.mar
