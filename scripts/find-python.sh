@@ -4,7 +4,7 @@
 # pinned packages need Python 3.11 or newer.
 # Apple silicon first: no Python there can install MXNet 1.9.1, so say what works instead.
 if [ "$(uname -s 2>/dev/null)" = Darwin ] && [ "$(uname -m 2>/dev/null)" = arm64 ]; then
-    echo "MXNet 1.9.1 has no wheel for Apple silicon (macOS arm64), so the workshop cannot be set up natively on this Mac: use GitHub Codespaces, or the workshop's container image under emulation (README.md, 'Which way to run it')." >&2
+    echo "MXNet 1.9.1 has no wheel for Apple silicon (macOS arm64), so the workshop cannot be set up with this Mac's own Python: use the workshop's container image, which runs natively as linux/arm64 in Docker Desktop, or GitHub Codespaces (README.md, 'Which way to run it')." >&2
     exit 1
 fi
 for cand in ${PYTHON:-} python3.11 python3; do
