@@ -24,6 +24,7 @@ from helpers import java_present, require
 
 from crepe.cli import main
 from crepe.serving.model_server import JAVA_HINT, MAX_PORT
+from crepe.serving.notebook import post
 
 START_SECONDS, STOP_SECONDS, RECOVER_SECONDS = 180, 60, 30
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",
@@ -107,17 +108,6 @@ def _session_members(run_dir):
         if str(run_dir) in " ".join(process.info["cmdline"] or []):
             found.append(process)
     return found
-
-
-def post(url, payload, content_type="application/json", timeout=60):
-    """(status, parsed JSON answer) of one POST."""
-    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, json.loads(answer.read().decode("utf-8"))
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read().decode("utf-8") or "null")
 
 
 @pytest.fixture(scope="module")
