@@ -11,6 +11,9 @@ fail. Every container they start has a timeout and is stopped and removed by its
 The tests that read files (keys, commands, the Makefile's targets run with a stand-in engine) are
 cheap checks beside those; none of them is what says that an image works. Binder is not launched
 from here (no Binder service is reachable).
+
+.ci/images.sh builds both images for linux/amd64 and linux/arm64 (one manifest list each); the
+arm64 tests at the end run them under QEMU's user-mode emulation, and need that build.
 """
 import json
 import os
@@ -290,13 +293,14 @@ SERVING_IMAGE_MAX_BYTES = 800_000_000
 HEADLINE = "The striker scored twice as the home side won the derby"
 
 
-def _start_serving(engine, purpose):
+def _start_serving(engine, purpose, platform=None):
     """(container name, predictions port, page port) of the serving image's own command, ports on 127.0.0.1."""
     command, env = engine
     name, api, page = f"cnn-nlp-test-{os.getpid()}-{purpose}", free_port(), free_port()
-    started = subprocess.run([*command, "run", "--rm", "--detach", "--name", name, "-p", f"127.0.0.1:{api}:8080",
-                              "-p", f"127.0.0.1:{page}:8082", SERVING_IMAGE], capture_output=True, text=True,
-                             timeout=120, env=env)
+    chosen = ["--platform", platform] if platform else []
+    started = subprocess.run([*command, "run", "--rm", "--detach", *chosen, "--name", name, "-p",
+                              f"127.0.0.1:{api}:8080", "-p", f"127.0.0.1:{page}:8082", SERVING_IMAGE],
+                             capture_output=True, text=True, timeout=120, env=env)
     if started.returncode != 0:
         _remove(engine, name)
         pytest.fail(f"the serving image did not start: {started.stderr[-2000:]}")
@@ -448,3 +452,17 @@ def test_workshop_image_on_arm64_predicts_the_shipped_models_answers_of_this_mac
     served = [list(json.loads(line)["probabilities"].values()) for line in result.stdout.splitlines()]
     net, _ = load_model(ROOT / "models" / "workshop-crepe-ag-news")
     assert abs(probabilities(net, list(ARM64_HEADLINES)) - served).max() < ARM64_TOLERANCE
+
+
+def test_serving_image_on_arm64_answers_a_headline_as_this_machine_does(arm64_engine, serving_engine):
+    from crepe.inference import load_model, probabilities
+
+    name, api, _ = _start_serving(serving_engine, "serve-arm64", platform=ARM64)
+    try:
+        answer = _wait_for(f"http://127.0.0.1:{api}/predictions/crepe", json.dumps({"text": HEADLINE}).encode(),
+                           seconds=600)
+        assert answer is not None, "no answer in 600 s:\n" + _logs(serving_engine, name)[-4000:]
+    finally:
+        _remove(serving_engine, name)
+    net, _ = load_model(ROOT / "models" / "workshop-crepe-ag-news")
+    assert abs(probabilities(net, [HEADLINE])[0] - list(answer["probabilities"].values())).max() < ARM64_TOLERANCE
