@@ -23,8 +23,6 @@ Batching applies only to a model registered through the management API (:meth:`M
 never to one loaded at start-up, so the server starts with no model.
 """
 import errno
-import http.client
-import json
 import os
 import shutil
 import socket
@@ -38,9 +36,10 @@ from typing import Optional
 
 from ..errors import UsageError
 from ..processes import Process, group_keeper, stop
+from .management import ManagementClient
 
 __all__ = ["ServeSettings", "config_properties", "frontend_command", "CONSOLE_LOG4J2", "check_port", "find_java",
-           "ManagementClient", "ModelServer"]
+           "ModelServer"]
 
 #: MMS's frontend refuses ports from 32767 (Java's Short.MAX_VALUE) up.
 MAX_PORT = 32766
@@ -249,58 +248,6 @@ def mms_home():
     if spec is None or spec.origin is None:
         raise UsageError("multi-model-server is not installed in this environment; run `make setup`")
     return Path(spec.origin).resolve().parent.parent
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    """An HTTP connection over a Unix socket (the Host header says ``localhost``)."""
-
-    def __init__(self, path, timeout):
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = str(path)
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
-class ManagementClient:
-    """MMS's management API over its Unix socket: ``request(method, path)`` gives (status, parsed JSON).
-
-    Examples
-    --------
-    >>> ManagementClient("/nowhere.sock").request("GET", "/models", timeout=1)
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: [Errno 2] No such file or directory
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-
-    def request(self, method, path, timeout=10):
-        """(HTTP status, the answer's JSON or None); OSError when nothing answers on the socket."""
-        connection = _UnixConnection(self.path, timeout)
-        try:
-            connection.request(method, path)
-            answer = connection.getresponse()
-            status, body = answer.status, answer.read()
-        finally:
-            connection.close()
-        try:
-            return status, json.loads(body.decode("utf-8"))
-        except ValueError:
-            return status, None
-
-    def ready_workers(self, name, timeout=5):
-        """How many of model ``name``'s workers are READY (0 when the model is unknown or the server down)."""
-        try:
-            status, answer = self.request("GET", f"/models/{urllib.parse.quote(name)}", timeout)
-        except OSError:
-            return 0
-        if status != 200 or not isinstance(answer, dict):
-            return 0
-        return sum(worker.get("status") == "READY" for worker in answer.get("workers", []))
 
 
 class ModelServer:
