@@ -64,12 +64,9 @@ class Process:
         if self.popen.returncode is not None:
             return self.popen.returncode
         try:
-            info = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            return _exited(self.popen.pid)
         except ChildProcessError:                 # already reaped elsewhere
             return self.popen.poll()
-        if info is None:
-            return None
-        return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
 
 def describe_exit(code):
