@@ -25,12 +25,12 @@ WEB_DIRECTORY = Path(__file__).resolve().parents[1] / "web"
 #: The onnxruntime-web files the page needs for its WASM backend (single-threaded: no cross-origin isolation).
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs")
 #: The page's files copied into the site.
-PAGE_COPIED = ("index.html", "page.css", "page.js", "encode.js", "favicon.svg")
+PAGE_COPIED = ("index.html", "page.css", "page.js", "encode.js", "occlusion.js", "favicon.svg")
 #: Names inside the site.
 MODEL_FILE, DESCRIPTION_FILE, ORT_FOLDER = "model.onnx", "model.json", "ort"
 
 
-def pinned_version(web=WEB_DIRECTORY):
+def pinned_version(web=None):
     """The onnxruntime-web version that ``web/package-lock.json`` pins.
 
     Examples
@@ -38,14 +38,21 @@ def pinned_version(web=WEB_DIRECTORY):
     >>> pinned_version().count(".")
     2
     """
-    lock = json.loads((Path(web) / "package-lock.json").read_text(encoding="utf-8"))
+    lock = json.loads((Path(web or WEB_DIRECTORY) / "package-lock.json").read_text(encoding="utf-8"))
     return lock["packages"]["node_modules/onnxruntime-web"]["version"]
 
 
-def ort_directory(web=WEB_DIRECTORY):
-    """The installed onnxruntime-web ``dist`` folder, checked against the pinned version, else UsageError."""
-    package = Path(web) / "node_modules" / "onnxruntime-web"
-    hint = f"run `npm ci` in {web} (it needs Node and npm; only building the static demo does)"
+def ort_directory(web=None):
+    """The installed onnxruntime-web ``dist`` folder, checked against the pinned version, else UsageError.
+
+    ``web``: the npm project (default :data:`WEB_DIRECTORY`).
+    """
+    web = Path(web or WEB_DIRECTORY)
+    if not (web / "package-lock.json").is_file():
+        raise UsageError(f"there is no {web / 'package-lock.json'}: this crepe was installed without the workshop's "
+                         "web/ folder, which pins onnxruntime-web; build the browser's files from a clone of it")
+    package = web / "node_modules" / "onnxruntime-web"
+    hint = f"run `npm ci` in {web} (it needs Node and npm)"
     try:
         installed = json.loads((package / "package.json").read_text(encoding="utf-8"))["version"]
     except FileNotFoundError:

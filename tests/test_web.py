@@ -94,7 +94,57 @@ def test_static_demo_says_where_and_how_long(site, browser):  # noqa: F811
             lambda chrome: chrome.find_element(By.ID, "browser-where").get_attribute("data-ms"))
         text = browser.find_element(By.ID, "browser-where").text
         server_shown = browser.find_element(By.ID, "server-panel").is_displayed()
+        runtime = browser.find_element(By.ID, "runtime").text
     assert float(where) > 0 and text.startswith("Computed in this browser") and not server_shown
+    assert runtime == "run in this browser"
+
+
+def occluded(chrome, text):
+    """The page's occlusion pairs for ``text``, computed in the browser."""
+    return chrome.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        window.crepeDemo.occlusion(arguments[0]).then(done).catch((error) => done(String(error)));""", text)
+
+
+def test_static_demo_occlusion_equals_onnx_runtime_without_each_character(site, browser):  # noqa: F811
+    import numpy as np
+
+    from crepe.onnx_runtime import load_onnx
+
+    text = "Striker scores twice in the cup final"
+    with static_server(site) as url:
+        assert open_demo(browser, url) is True
+        pairs = occluded(browser, text)
+    model = load_onnx(site / "model.onnx")
+    full = model.probabilities([text])[0]                                     # (4,)
+    target = int(full.argmax())
+    without = model.probabilities([text[:i] + text[i + 1:] for i in range(len(text))])[:, target]   # (37,)
+    assert [character for character, _ in pairs] == list(text)
+    assert np.abs(np.array([score for _, score in pairs]) - (full[target] - without)).max() < TOLERANCE
+
+
+def test_static_demo_occlusion_scores_only_the_characters_the_model_reads(site, browser):  # noqa: F811
+    text = "Stocks rally. " * 80                                                    # 1,120 characters
+    with static_server(site) as url:
+        assert open_demo(browser, url) is True
+        pairs = occluded(browser, text)
+    assert "".join(character for character, _ in pairs) == text[-1014:]
+
+
+def test_static_demo_colours_each_character_by_occlusion(site, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    text = "Striker scores twice in the cup final"
+    with static_server(site) as url:
+        assert open_demo(browser, url) is True
+        browser.find_element(By.ID, "text").send_keys(text + "\ue007")
+        WebDriverWait(browser, 30).until(lambda chrome: chrome.find_element(By.ID, "saliency").get_attribute("data-ms"))
+        scored = browser.find_elements(By.CSS_SELECTOR, "#saliency .scored")
+        shown = (browser.find_element(By.ID, "saliency-panel").is_displayed(),
+                 browser.find_element(By.ID, "saliency-method").text, browser.find_element(By.ID, "saliency-note").text)
+    assert "".join(span.text or " " for span in scored) == text
+    assert shown[0] and shown[1].startswith("occlusion") and "37 texts, each without one character" in shown[2]
 
 
 def test_static_demo_loads_nothing_from_another_origin(site, browser):  # noqa: F811
@@ -124,6 +174,11 @@ def test_export_web_into_a_foreign_folder_is_refused(tmp_path, capsys):
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 
 
+def test_ort_directory_of_an_installed_crepe_without_web_says_so(tmp_path):
+    with pytest.raises(UsageError, match="installed without the workshop's web/ folder"):
+        ort_directory(tmp_path)
+
+
 def test_ort_directory_without_npm_ci_says_what_to_run(tmp_path):
     shutil.copy(WEB_DIRECTORY / "package-lock.json", tmp_path)
     with pytest.raises(UsageError, match="run `npm ci` in"):
@@ -148,10 +203,9 @@ class MXNetUpstream(BaseHTTPRequestHandler):
         pass
 
 
-def test_served_page_shows_server_and_browser_side_by_side(browser):  # noqa: F811
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
+@pytest.fixture(scope="module")
+def page_with_upstream():
+    """The page server with the model in the browser, forwarding to an MXNet stand-in; its URL and classes."""
     from crepe.inference import load_model
     from crepe.serving.page_server import start_page_server
     from tests.helpers import free_port
@@ -166,16 +220,79 @@ def test_served_page_shows_server_and_browser_side_by_side(browser):  # noqa: F8
     page, url = start_page_server({"predictions": "/predictions/crepe", "model": "crepe", "classes": config["classes"],
                                    "examples": [], **keys}, upstream=f"127.0.0.1:{upstream.server_address[1]}",
                                   extra=extra)
+    yield url, config["classes"]
+    page.shutdown()
+    upstream.shutdown()
+    upstream.server_close()
+    thread.join(10)
+
+
+def _both_answers(chrome, url, text, wait_for_model):
+    """Open the page, send ``text`` with Enter: (both panels shown?, [server's class, browser's class])."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if wait_for_model:
+        assert open_demo(chrome, url) is True
+    else:
+        chrome.get(url)
+    chrome.find_element(By.ID, "text").send_keys(text + "\ue007")
+    WebDriverWait(chrome, 30).until(lambda page: page.find_element(By.ID, "browser-where").get_attribute(
+        "data-ms") and " ms" in page.find_element(By.ID, "server-where").text)
+    shown = [chrome.find_element(By.ID, name).is_displayed() for name in ("server-panel", "browser-panel")]
+    return shown, [chrome.find_element(By.ID, name).text for name in ("predicted", "browser-predicted")]
+
+
+def test_served_page_shows_server_and_browser_side_by_side(browser, page_with_upstream):  # noqa: F811
+    url, classes = page_with_upstream
+    shown, answers = _both_answers(browser, url, "Oil prices climb as investors weigh a weaker dollar", True)
+    assert shown == [True, True] and answers[0] == answers[1] and answers[0] in classes
+
+
+def test_served_page_answers_in_the_browser_a_text_sent_while_the_model_loaded(browser, page_with_upstream):  # noqa: F811
+    url, classes = page_with_upstream
+    # Enter at once: the server answers before the model has loaded into the page
+    shown, answers = _both_answers(browser, url, "Oil prices climb as investors weigh a weaker dollar", False)
+    assert shown == [True, True] and answers[0] == answers[1] and answers[0] in classes
+
+
+def test_serve_page_answers_in_the_browser_as_the_server_does(browser, tmp_path):  # noqa: F811
+    """The real ``crepe serve`` of the shipped model: both panels, the same class, probabilities within 1e-4."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from crepe.serving.model_server import JAVA_HINT
+    from crepe.serving.notebook import post
+    from tests.helpers import java_present
+    from tests.test_serving import Served
+
+    require(java_present(), f"no Java for MXNet Model Server's frontend: {JAVA_HINT}")
+    install_ort()
+    texts = list(load_evaluation_set("sample")["rows"][0][:HEADLINES])
+    served = Served(SHIPPED, tmp_path / "run").wait_ready()
     try:
-        assert open_demo(browser, url) is True
-        browser.find_element(By.ID, "text").send_keys("Oil prices climb as investors weigh a weaker dollar\ue007")
+        served_answers = [post(served.predictions, {"text": text})[1] for text in texts]
+        assert open_demo(browser, served.page) is True
+        answers = in_browser(browser, texts)
+        browser.find_element(By.ID, "text").send_keys(texts[0] + "\ue007")
         WebDriverWait(browser, 30).until(lambda chrome: chrome.find_element(By.ID, "browser-where").get_attribute(
             "data-ms") and " ms" in chrome.find_element(By.ID, "server-where").text)
-        shown = [browser.find_element(By.ID, name).is_displayed() for name in ("server-panel", "browser-panel")]
-        answers = [browser.find_element(By.ID, name).text for name in ("predicted", "browser-predicted")]
+        shown = [browser.find_element(By.ID, name).text for name in ("predicted", "browser-predicted")]
     finally:
-        page.shutdown()
-        upstream.shutdown()
-        upstream.server_close()
-        thread.join(10)
-    assert shown == [True, True] and answers[0] == answers[1] and answers[0] in config["classes"]
+        served.stop()
+    assert any(line.startswith("in this browser: the page also runs the model") for line in served.lines)
+    assert shown == [served_answers[0]["predicted"]] * 2
+    assert [a["predicted"] for a in answers] == [s["predicted"] for s in served_answers]
+    assert max(abs(a["probabilities"][name] - p) for a, s in zip(answers, served_answers)
+               for name, p in s["probabilities"].items()) < TOLERANCE
+
+
+def test_browser_panel_without_the_onnxruntime_web_files_says_so(tmp_path, monkeypatch):
+    from crepe.serving import serve
+    from crepe.serving.archive import package
+
+    archive = package(SHIPPED, tmp_path / "crepe.mar", "crepe")
+    monkeypatch.setattr("crepe.web_export.WEB_DIRECTORY", tmp_path / "no-web")
+    documents, keys, line = serve.browser_panel(archive, tmp_path / "scratch")
+    assert (documents, keys) == ({}, {}) and line.startswith("in this browser: not offered, there is no ")
+    assert not (tmp_path / "scratch" / "browser-model").exists()

@@ -28,7 +28,7 @@ ICON = "image/svg+xml"
 #: URL path -> (file of PAGE_DIRECTORY, content type).
 PAGE_FILES = {"/": ("index.html", HTML), "/index.html": ("index.html", HTML), "/page.css": ("page.css", CSS),
               "/page.js": ("page.js", SCRIPT), "/encode.js": ("encode.js", SCRIPT),
-              "/favicon.svg": ("favicon.svg", ICON)}
+              "/occlusion.js": ("occlusion.js", SCRIPT), "/favicon.svg": ("favicon.svg", ICON)}
 CONFIG_PATH, READY_PATH, JSON = "/config.json", "/ready", "application/json"
 # The page loads nothing from elsewhere and connects only to its own origin. 'wasm-unsafe-eval' lets it compile
 # onnxruntime-web's WebAssembly (when the model in the browser is served too); it allows no JavaScript eval.

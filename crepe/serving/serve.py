@@ -10,6 +10,11 @@ only then prints::
     predictions: http://127.0.0.1:8080/predictions/crepe
     demo page: http://127.0.0.1:8082/
     readiness: http://127.0.0.1:8082/ready (the page's port also forwards /predictions/crepe)
+    in this browser: the page also runs the model itself (ONNX, onnxruntime-web 1.30.0)
+
+The page answers twice, side by side: on the server, and in the browser with the same weights exported to
+ONNX (:func:`browser_panel`). That needs a Crepe and the onnxruntime-web files (``npm ci`` in ``web/``);
+without them the last line says why the page answers on the server only.
 
 It stays in the foreground until Ctrl-C or SIGTERM, then stops the server, its workers and the page
 server, and removes its temporary files (the unpacked model, sockets, the archive it made); the
@@ -23,11 +28,12 @@ import shutil
 import signal
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from ..errors import UsageError
 
-__all__ = ["settings_of", "prepare_archive", "page_config", "serve"]
+__all__ = ["settings_of", "prepare_archive", "page_config", "browser_panel", "serve"]
 
 HELP = "serve a model behind MXNet Model Server, with the live-demo page"
 
@@ -112,6 +118,42 @@ def page_config(description, name):
             "examples": list(description.get("examples", []))}
 
 
+def browser_panel(archive, scratch):
+    """What the page needs to answer in the browser too: (documents, keys for its config, the line to print).
+
+    The network is rebuilt from the checked ``archive`` (unpacked into ``scratch``, removed after), so the
+    browser runs the very weights the server runs.
+
+    Returns
+    -------
+    (dict, dict, str)
+        ``extra`` documents and config keys for :func:`crepe.serving.page_server.start_page_server`; both
+        empty when the browser cannot run this model, and then the line says why in one sentence.
+
+    Examples
+    --------
+    >>> browser_panel(Path("no-such.mar"), Path("no-such-folder"))[2]
+    'in this browser: not offered, no-such.mar cannot be read'
+    """
+    from ..web_export import browser_documents, ort_directory, pinned_version
+    from .archive import load_archived_model
+
+    unpacked = Path(scratch) / "browser-model"
+    try:
+        with zipfile.ZipFile(archive) as packed:
+            packed.extractall(unpacked)             # the archive was checked; extractall keeps names inside
+        ort_directory()                             # before MXNet loads anything: most often what is missing
+        documents, keys = browser_documents(*load_archived_model(unpacked))
+    except UsageError as error:
+        return {}, {}, f"in this browser: not offered, {error}"
+    except (OSError, zipfile.BadZipFile):
+        return {}, {}, f"in this browser: not offered, {archive} cannot be read"
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return documents, keys, f"in this browser: the page also runs the model itself (ONNX, onnxruntime-web " \
+                            f"{pinned_version()})"
+
+
 def _wait(server):
     """Until Ctrl-C or SIGTERM (KeyboardInterrupt), or the server dies."""
     while server.alive():
@@ -152,12 +194,15 @@ def serve(model, settings, run_dir=None, name=None, ready=_say, sha256=None, con
         server.start()
         server.wait_until_up()
         server.register(name, archive)
+        extra, keys, browser_line = browser_panel(archive, run_dir / "tmp")
         server.wait_until_ready(name)
-        page_server, _ = start_page_server(page_config(description, name), settings.host, page, server.address,
-                                           lambda: server.management.ready_workers(name) > 0)
+        page_server, _ = start_page_server({**page_config(description, name), **keys}, settings.host, page,
+                                           server.address, lambda: server.management.ready_workers(name) > 0,
+                                           extra=extra)
         ready(f"predictions: http://{host}:{inference}/predictions/{name}")
         ready(f"demo page: http://{host}:{page}/")
         ready(f"readiness: http://{host}:{page}/ready (the page's port also forwards /predictions/{name})")
+        ready(browser_line)
         ready(f"(run folder {run_dir}; Ctrl-C stops)")
         _wait(server)
     except KeyboardInterrupt:

@@ -5,7 +5,8 @@
 // When config.json names an ONNX model ("onnx", with its "description" and the onnxruntime-web folder "ort"),
 // the page also computes the answer itself with onnxruntime-web (WASM) and shows it beside the server's,
 // each with where it was computed and how long it took. The static demo (python -m crepe export --format web)
-// has no server: there the browser's answer is the only one.
+// has no server: there the browser's answer is the only one, and the browser also finds which characters
+// mattered, by occlusion (occlusion.js).
 "use strict";
 
 (() => {
@@ -28,7 +29,7 @@
 
   const $ = (id) => document.getElementById(id);
   const state = {config: null, url: null, lastSent: null, sequence: 0, shown: 0, timer: null,
-    session: null, description: null};
+    session: null, description: null, queue: Promise.resolve()};
 
   function setStatus(message, kind) {
     const status = $("status");
@@ -210,13 +211,20 @@
     state.session = await window.ort.InferenceSession.create(state.config.onnx, {executionProviders: ["wasm"]});
   }
 
+  // One session run at a time: the answer to a new text waits for the occlusion batch under way.
+  function run(feeds) {
+    const result = state.queue.then(() => state.session.run(feeds));
+    state.queue = result.catch(() => undefined);
+    return result;
+  }
+
   // {predicted, probabilities, ms}: the text encoded by encode.js and run by onnxruntime-web.
   async function inBrowser(text) {
     const d = state.description;
     const started = performance.now();
     const frame = window.CrepeEncode.encode(text, d.alphabet, d.frame_length);
     const input = new window.ort.Tensor(d.input.dtype, frame, [1, d.frame_length]);
-    const output = await state.session.run({[d.input.name]: input});
+    const output = await run({[d.input.name]: input});
     const values = Array.from(output[d.output].data);
     const ms = performance.now() - started;
     const probabilities = {};
@@ -240,7 +248,37 @@
     $("browser-where").dataset.ms = String(result.ms);
     $("browser-where").textContent = `Computed in this browser (onnxruntime-web, WASM) in ` +
       `${result.ms.toFixed(1)} ms.`;
-    if (!state.url) setStatus(`Answered in this browser in ${Math.round(result.ms)} ms.`, "ok");
+    if (!state.url) {
+      setStatus(`Answered in this browser in ${Math.round(result.ms)} ms.`, "ok");
+      explainInBrowser(text, id, result);
+    }
+  }
+
+  // [[character, score], ...]: which characters mattered for `answer`, by occlusion in this browser.
+  function occlusion(text, answer, options) {
+    return window.CrepeOcclusion.scores(run, state.description, text, answer, options);
+  }
+
+  // The static demo's saliency panel: occlusion, with its progress, dropped when a newer text arrives.
+  async function explainInBrowser(text, id, answer) {
+    const note = $("saliency-note");
+    const started = performance.now();
+    $("saliency").replaceChildren(document.createTextNode(text));  // uncoloured until this text is scored
+    let pairs;
+    try {
+      pairs = await occlusion(text, answer, {cancelled: () => id !== state.sequence, onProgress: (done, total) => {
+        if (id === state.sequence) note.textContent = `Scoring the text without each character: ${done} of ${total}\u2026`;
+      }});
+    } catch (error) {
+      if (id === state.sequence) note.textContent = `This browser could not score the characters: ${error.message}`;
+      return;
+    }
+    if (pairs === null || id !== state.sequence) return;
+    showSaliency(text, pairs);
+    const ms = performance.now() - started;
+    $("saliency").dataset.ms = String(ms);
+    note.textContent = [note.textContent, `${pairs.length} texts, each without one character, scored in this ` +
+      `browser in ${ms.toFixed(0)} ms.`].join(" ").trim();
   }
 
   // ---------------------------------------------------------------- predicting
@@ -322,7 +360,8 @@
     if (Array.isArray(state.config.classes)) buildBars(state.config.classes);
     if (!state.url) {  // the static demo: the browser is the only runtime
       $("server-panel").hidden = true;
-      $("saliency-panel").hidden = true;
+      $("runtime").textContent = "run in this browser";
+      $("saliency-method").textContent = "occlusion: the text scored again without each character, in this browser";
     }
     $("model-line").textContent = state.url ? `Model "${state.config.model || "?"}" at ${state.url}` :
       `Model "${state.config.model || "?"}" (${state.config.onnx}), run in this browser; no server.`;
@@ -334,12 +373,21 @@
         await loadBrowserModel();
       } catch (error) {
         setStatus(`This browser cannot run the model: ${error.message}`, "error");
-        if (!state.url) return;
+        if (!state.url) {
+          $("saliency-panel").hidden = true;
+          return;
+        }
       }
     }
-    window.crepeDemo = {inBrowser, ready: Boolean(state.session)};
-    setStatus("Type a headline, or draw a random example.", "idle");
-    if (box.value) predict();
+    window.crepeDemo = {inBrowser, occlusion: async (text) => occlusion(text, await inBrowser(text)),
+      ready: Boolean(state.session)};
+    if (!box.value) {
+      setStatus("Type a headline, or draw a random example.", "idle");
+    } else if (box.value === state.lastSent) {
+      predictInBrowser(box.value, state.sequence);  // sent to the server while the model was loading
+    } else {
+      predict();
+    }
   }
 
   document.addEventListener("DOMContentLoaded", start);
