@@ -443,6 +443,32 @@ def test_workshop_image_on_arm64_doctor_says_it_has_no_parameter_server(arm64_en
     assert "without a parameter server" in result.stdout
 
 
+def _manifest_platforms(engine, image):
+    """The platforms of the manifest list ``image`` (podman or docker buildx), as os/architecture."""
+    command, env = engine
+    inspect = ["manifest", "inspect", image] if command[0] == "podman" else ["buildx", "imagetools", "inspect", "--raw",
+                                                                             image]
+    result = subprocess.run([*command, *inspect], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    return sorted(f"{entry['platform']['os']}/{entry['platform']['architecture']}"
+                  for entry in json.loads(result.stdout)["manifests"])
+
+
+@pytest.mark.parametrize("image", [IMAGE, SERVING_IMAGE])
+def test_images_built_here_are_manifest_lists_of_both_platforms(arm64_engine, image):
+    assert _manifest_platforms(arm64_engine, image) == ["linux/amd64", "linux/arm64"]
+
+
+@pytest.mark.parametrize("command", [["launch", "--workers", "2", "--dry-run", "--", "train"],
+                                     ["train", "--kvstore", "dist_sync", "--epochs", "1", "--dataset", "sample"]],
+                         ids=["launch", "train-dist-sync"])
+def test_workshop_image_on_arm64_refuses_the_parameter_server_in_one_sentence(arm64_engine, command):
+    from crepe.distributed.worker import NO_PARAMETER_SERVER
+
+    result = run_on_arm64(arm64_engine, command[0], [".venv/bin/python", "-m", "crepe", *command], timeout=600)
+    assert (result.returncode, result.stderr) == (2, f"error: {NO_PARAMETER_SERVER}\n"), result.stdout + result.stderr
+
+
 def test_workshop_image_on_arm64_predicts_the_shipped_models_answers_of_this_machine(arm64_engine):
     from crepe.inference import load_model, probabilities
 

@@ -14,7 +14,7 @@ only then prints::
 
 The page answers twice, side by side: on the server, and in the browser with the same weights exported to
 ONNX (:func:`browser_panel`). That needs a Crepe and the onnxruntime-web files (``npm ci`` in ``web/``);
-without them the last line says why the page answers on the server only.
+without them the line ``in this browser:`` says why the page answers on the server only.
 
 It stays in the foreground until Ctrl-C or SIGTERM, then stops the server, its workers and the page
 server, and removes its temporary files (the unpacked model, sockets, the archive it made); the
@@ -146,6 +146,8 @@ def browser_panel(archive, scratch):
         documents, keys = browser_documents(*load_archived_model(unpacked))
     except UsageError as error:
         return {}, {}, f"in this browser: not offered, {error}"
+    except ImportError as error:                    # a serving-only installation: no onnx
+        return {}, {}, f"in this browser: not offered, the Python package {error.name} is not installed"
     except (OSError, zipfile.BadZipFile):
         return {}, {}, f"in this browser: not offered, {archive} cannot be read"
     finally:
