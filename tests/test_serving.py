@@ -24,7 +24,7 @@ from helpers import java_present, require
 
 from crepe.cli import main
 from crepe.serving.model_server import JAVA_HINT, MAX_PORT
-from crepe.serving.notebook import post
+from crepe.serving.client import post
 
 START_SECONDS, STOP_SECONDS, RECOVER_SECONDS = 180, 60, 30
 TEXTS = ["Stocks rally as the central bank holds rates", "The home team wins the cup final",

@@ -1,4 +1,5 @@
-"""crepe.serving.notebook: notebook 07's plumbing (ports, commands, processes stopped by PID, curl)."""
+"""crepe.serving.notebook, .started and .client: notebook 07's plumbing (ports, commands, processes stopped by
+PID, curl, requests)."""
 import http.server
 import json
 import os
@@ -15,8 +16,6 @@ from crepe.errors import UsageError
 from crepe.serving.model_server import MAX_PORT
 from crepe.serving.notebook import (
     NativeServer,
-    _group_processes,
-    _Started,
     crepe_lines,
     free_ports,
     native_config,
@@ -25,6 +24,7 @@ from crepe.serving.notebook import (
     throughput,
     typed,
 )
+from crepe.serving.started import _group_processes, _Started
 from tests.helpers import java_present, require
 
 
@@ -116,7 +116,7 @@ def test_started_is_stopped_when_python_exits(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(os.getcwd())!r})
-        from crepe.serving.notebook import _Started
+        from crepe.serving.started import _Started
         started = _Started("sleep", ["sleep", "60"])
         print(started.pid, flush=True)
     """)                                                   # exits without calling stop()

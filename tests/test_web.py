@@ -262,7 +262,7 @@ def test_serve_page_answers_in_the_browser_as_the_server_does(browser, tmp_path)
     from selenium.webdriver.support.ui import WebDriverWait
 
     from crepe.serving.model_server import JAVA_HINT
-    from crepe.serving.notebook import post
+    from crepe.serving.client import post
     from tests.helpers import java_present
     from tests.test_serving import Served
 
