@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .files import write_json
+from .serving.page_server import PAGE_FILES
 
 __all__ = ["WEB_DIRECTORY", "ORT_FILES", "PAGE_COPIED", "ort_directory", "site_config", "write_site",
            "browser_documents"]
@@ -24,8 +25,8 @@ __all__ = ["WEB_DIRECTORY", "ORT_FILES", "PAGE_COPIED", "ort_directory", "site_c
 WEB_DIRECTORY = Path(__file__).resolve().parents[1] / "web"
 #: The onnxruntime-web files the page needs for its WASM backend (single-threaded: no cross-origin isolation).
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs")
-#: The page's files copied into the site.
-PAGE_COPIED = ("index.html", "page.css", "page.js", "encode.js", "occlusion.js", "favicon.svg")
+#: The page's files copied into the site: those the page server serves (index.html once).
+PAGE_COPIED = tuple(dict.fromkeys(name for name, _ in PAGE_FILES.values()))
 #: Names inside the site.
 MODEL_FILE, DESCRIPTION_FILE, ORT_FOLDER = "model.onnx", "model.json", "ort"
 
